@@ -1,0 +1,92 @@
+"""What the checker may ask about the machine acrn-dm would run on.
+
+``StaticHost`` answers "fine" to everything: ``acrnkit check`` without ``--files`` judges the argv
+alone. ``LocalHost`` looks at this machine's files for what acrn-dm opens (images, disks,
+sockets, ttys); hardware that acrnkit does not model (hugepages, MADT, iasl, /dev/vhost-vsock,
+passthrough devices) passes, as on a healthy ACRN host, unless ``strict`` is set.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class Host(Protocol):
+    @property
+    def strict(self) -> bool: ...
+
+    def size(self, path: str) -> int | None: ...
+
+    def is_regular(self, path: str) -> bool: ...
+
+    def is_tty(self, path: str) -> bool: ...
+
+    def is_socket(self, path: str) -> bool: ...
+
+    def host_resource(self, path: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class StaticHost:
+    """Every file exists, has a good size and is of the right kind."""
+
+    strict: bool = False
+
+    def size(self, path: str) -> int | None:
+        return 1 << 20
+
+    def is_tty(self, path: str) -> bool:
+        return True
+
+    def is_regular(self, path: str) -> bool:
+        return True
+
+    def is_socket(self, path: str) -> bool:
+        return True
+
+    def host_resource(self, path: str) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class LocalHost:
+    """Real file checks on this machine; ``strict`` also requires host resources to exist."""
+
+    strict: bool = False
+
+    def size(self, path: str) -> int | None:
+        """Size of a readable file, or None when it cannot be opened."""
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                return fh.tell()
+        except OSError:
+            return None
+
+    def is_regular(self, path: str) -> bool:
+        try:
+            return stat.S_ISREG(os.stat(path).st_mode)
+        except OSError:
+            return False
+
+    def is_tty(self, path: str) -> bool:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY)
+        except OSError:
+            return False
+        try:
+            return os.isatty(fd)
+        finally:
+            os.close(fd)
+
+    def is_socket(self, path: str) -> bool:
+        try:
+            return stat.S_ISSOCK(os.stat(path).st_mode)
+        except OSError:
+            return False
+
+    def host_resource(self, path: str) -> bool:
+        return (not self.strict) or os.path.exists(path)

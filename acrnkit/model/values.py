@@ -1,0 +1,192 @@
+"""Typed values of acrn-dm's global options, each able to parse and render itself.
+
+Parsers raise ``ConfigError`` with the option's name as the field; the checker turns that into
+acrn-dm's own message for the release.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from acrnkit.errors import ConfigError
+from acrnkit.releases.profile import Release
+
+MB = 1 << 20
+MIN_MEMSIZE = 128 * MB  # vm_parse_memsize(): "must be >= 128 MB" (devicemodel/core/vmmapi.c)
+_SHIFT = {"k": 10, "m": 20, "g": 30}
+
+
+def c_strtoul(text: str) -> tuple[int, str] | None:
+    """C ``strtoul(text, &end, 0)``: returns (value, rest) or None when no digit was consumed.
+
+    A leading ``-`` negates modulo 2**64, as C does.
+    """
+    m = re.match(r"\s*([+-]?)(0[xX](?=[0-9a-fA-F])[0-9a-fA-F]+|0[0-7]*|[1-9]\d*)", text)
+    if not m:
+        return None
+    digits = m.group(2)
+    if digits[:2].lower() == "0x":
+        value = int(digits, 16)
+    elif digits.startswith("0") and len(digits) > 1:
+        value = int(digits, 8)
+    else:
+        value = int(digits)
+    if m.group(1) == "-":
+        value = (-value) % (1 << 64)
+    return value, text[m.end():]
+
+
+@dataclass(frozen=True)
+class MemSize:
+    """``-m``: a number and a K/M/G unit. acrn-dm rejects a bare number or ``b`` (C fall-through
+    in ``vm_parse_memsize``, every tag), so the unit is mandatory here too.
+    ``tail`` keeps what follows the unit letter (``2048MB`` -> ``"B"``), which acrn-dm ignores.
+    """
+
+    amount: int
+    unit: str = "M"
+    tail: str = ""
+    #: the number as written when it was not plain decimal (``0x800``), so argv round-trips
+    digits: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.unit.lower() not in _SHIFT:
+            raise ConfigError("memsize", f"{self.amount}{self.unit}",
+                              "needs a K, M or G unit (acrn-dm rejects a bare number and 'b')")
+        if self.amount < 0:
+            raise ConfigError("memsize", self.amount, "must not be negative")
+        if self.bytes < MIN_MEMSIZE:
+            raise ConfigError("memsize", self.render(), "acrn-dm needs at least 128M")
+
+    @property
+    def bytes(self) -> int:
+        return self.amount << _SHIFT[self.unit.lower()]
+
+    @property
+    def mib(self) -> int:
+        return self.bytes >> 20
+
+    def render(self) -> str:
+        return f"{self.digits or self.amount}{self.unit}{self.tail}"
+
+    @classmethod
+    def parse(cls, text: str) -> MemSize:
+        parsed = c_strtoul(text)
+        if parsed is None:
+            raise ConfigError("memsize", text, "not a number")
+        value, rest = parsed
+        if not rest or rest[0].lower() not in _SHIFT:
+            raise ConfigError("memsize", text, "needs a K, M or G unit")
+        if value >= 1 << 63:
+            raise ConfigError("memsize", text, "negative size (acrn-dm 2.7+ crashes on it)")
+        if (value << _SHIFT[rest[0].lower()]) >= 1 << 64:
+            raise ConfigError("memsize", text, "size overflows 64 bits")
+        written = text[: len(text) - len(rest)]
+        digits = None if written == str(value) else written
+        return cls(value, rest[0], rest[1:], digits)
+
+
+@dataclass(frozen=True)
+class CpuAffinity:
+    """``--cpu_affinity``: 2.7 takes pCPU ids with ``a-b`` ranges, 3.x takes LAPIC ids only."""
+
+    items: tuple[tuple[int, int], ...]
+
+    def __post_init__(self) -> None:
+        if not self.items:
+            raise ConfigError("cpu_affinity", "", "needs at least one id")
+        for lo, hi in self.items:
+            if lo < 0 or hi < lo:
+                raise ConfigError("cpu_affinity", f"{lo}-{hi}", "ranges go low-high, ids >= 0")
+
+    @classmethod
+    def of(cls, *ids: int) -> CpuAffinity:
+        return cls(tuple((i, i) for i in ids))
+
+    @property
+    def ids(self) -> tuple[int, ...]:
+        return tuple(i for lo, hi in self.items for i in range(lo, hi + 1))
+
+    def render(self) -> str:
+        return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in self.items)
+
+    @classmethod
+    def parse(cls, text: str, release: Release) -> CpuAffinity:
+        items: list[tuple[int, int]] = []
+        ranges = release.has("cpu_affinity.ranges")
+        for part in text.split(","):
+            m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+            if not m or (m.group(2) is not None and not ranges):
+                raise ConfigError("cpu_affinity", text,
+                                  "comma-separated ids" + (" or a-b ranges" if ranges else ""))
+            lo = int(m.group(1))
+            hi = int(m.group(2)) if m.group(2) is not None else lo
+            if hi <= lo and m.group(2) is not None:
+                raise ConfigError("cpu_affinity", text, "a range's end must exceed its start")
+            items.append((lo, hi))
+        return cls(tuple(items))
+
+
+@dataclass(frozen=True)
+class Ovmf:
+    """``--ovmf [w,]<path>`` or ``[w,]code=<path>,vars=<path>`` (v2.5+)."""
+
+    path: str | None = None
+    code: str | None = None
+    vars: str | None = None
+    write_back: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.path is None) == (self.code is None and self.vars is None):
+            raise ConfigError("ovmf", self, "give either a single image or code= and vars=")
+        if (self.code is None) != (self.vars is None):
+            raise ConfigError("ovmf", self, "code= and vars= go together")
+        for value in (self.path, self.code, self.vars):
+            if value is not None and ("," in value or value == ""):
+                raise ConfigError("ovmf", value, "a path may not be empty or contain ','")
+
+    def render(self) -> str:
+        head = ["w"] if self.write_back else []
+        body = [self.path] if self.path is not None else [f"code={self.code}", f"vars={self.vars}"]
+        return ",".join(head + [p for p in body if p is not None])
+
+    def paths(self) -> tuple[str, ...]:
+        return tuple(p for p in (self.path, self.code, self.vars) if p is not None)
+
+    @classmethod
+    def parse(cls, text: str, release: Release) -> Ovmf:
+        parts = text.split(",")
+        wb = parts[0] == "w"
+        if wb:
+            parts = parts[1:]
+        code = next((p[5:] for p in parts if p.startswith("code=")), None)
+        vars_ = next((p[5:] for p in parts if p.startswith("vars=")), None)
+        if code is not None or vars_ is not None:
+            if not release.has("ovmf.code_vars") or len(parts) != 2:
+                raise ConfigError("ovmf", text, "invalid ovmf param")
+            return cls(code=code, vars=vars_, write_back=wb)
+        if len(parts) != 1:
+            raise ConfigError("ovmf", text, "invalid ovmf param")
+        return cls(path=parts[0], write_back=wb)
+
+
+@dataclass(frozen=True)
+class IntrMonitor:
+    """``--intr_monitor threshold,period,delay,duration`` (four unsigned decimals)."""
+
+    threshold: int
+    period: int
+    delay: int
+    duration: int
+
+    def render(self) -> str:
+        return f"{self.threshold},{self.period},{self.delay},{self.duration}"
+
+    @classmethod
+    def parse(cls, text: str) -> IntrMonitor:
+        parts = text.split(",")
+        if len(parts) != 4 or not all(re.fullmatch(r"\d+", p) for p in parts):
+            raise ConfigError("intr_monitor", text, "want threshold,period,delay,duration")
+        a, b, c, d = (int(p) for p in parts)
+        return cls(a, b, c, d)

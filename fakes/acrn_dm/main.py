@@ -1,0 +1,107 @@
+"""``fake-acrn-dm``: a drop-in acrn-dm for tests, a thin program over the acrnkit model.
+
+``main()``: read the ACRNKIT_* settings (a bad one: one line on stderr, exit 2), judge argv with
+:func:`acrnkit.argv.check.check` exactly as the chosen acrn-dm release would on a healthy host,
+print what acrn-dm prints on the streams it uses, and exit with its status. When the argv passes,
+``ACRNKIT_DM_MODE=check`` exits 0; ``run`` (the default) hands over to the simulated guest.
+
+Start-up time matters (runtimes under test spawn it often), so this module imports only the
+standard library at module level; the checker is imported once the settings are known to be good
+and the simulation only in run mode.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from acrnkit.fakes.acrn_dm.settings import EXIT_BAD_SETTING, Settings, SettingsError, load
+
+if TYPE_CHECKING:
+    from acrnkit.argv.check import CheckResult
+
+PROG = "fake-acrn-dm"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the fake acrn-dm on ``argv`` (default ``sys.argv``, argv[0] included)."""
+    args = list(sys.argv if argv is None else argv)
+    prog = args[0] if args else "acrn-dm"
+    start = time.time()
+    try:
+        settings = load()
+    except SettingsError as err:
+        _write(2, f"{PROG}: {err}\n")
+        return EXIT_BAD_SETTING
+
+    from acrnkit.argv.check import check
+    from acrnkit.argv.host import LocalHost
+
+    result = check(args[1:], settings.version, LocalHost(strict=settings.strict_host), prog=prog)
+    for line in result.output:
+        _write(1 if line.stream == "stdout" else 2, line.text + "\n")
+
+    status: int | None
+    signo: int | None = None
+    if result.exit_status is not None:
+        status, verdict = result.exit_status, result.action
+    elif settings.mode == "check":
+        status, verdict = 0, "check"
+    else:
+        from acrnkit.fakes.acrn_dm.sim import run
+
+        outcome = run(result, settings, args)
+        status, signo, verdict = outcome.status, outcome.signal, "run"
+
+    _record(settings, args, result, verdict, status, signo, start)
+    if signo is not None:
+        _die_by(signo)
+        return 128 + signo  # pragma: no cover - _die_by does not return
+    assert status is not None
+    return status
+
+
+def _record(settings: Settings, args: list[str], result: CheckResult, verdict: str,
+            status: int | None, signo: int | None, start: float) -> None:
+    if settings.record is None:
+        return
+    from acrnkit.fakes.acrn_dm.record import Record, append
+
+    fatal = result.fatal
+    append(settings.record, Record(
+        argv=tuple(args), pid=os.getpid(), version=settings.version, mode=settings.mode,
+        verdict=verdict, exit_status=status, signal=signo, message=result.message,
+        crash=bool(fatal and fatal.crash), start=start, end=time.time(),
+    ))
+
+
+def _write(fd: int, text: str) -> None:
+    data = text.encode("utf-8", "surrogateescape")
+    try:
+        while data:
+            done = os.write(fd, data)
+            data = data[done:]
+    except BlockingIOError:
+        pass  # a non-blocking pipe that is full: acrn-dm's printf would lose it too
+    except OSError:
+        pass  # a closed stdout/stderr (acrn-dm ignores SIGPIPE and goes on)
+
+
+def _die_by(signo: int) -> None:
+    """End the process the way an unhandled signal does (acrn-dm has no SIGTERM handler)."""
+    import signal
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    signal.signal(signo, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signo})
+    os.kill(os.getpid(), signo)
+    time.sleep(1.0)
+    os._exit(128 + signo)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -323,3 +323,9 @@ def test_lapic_pt_without_rtvm_warns_on_3x() -> None:
                for line in result.output)
     assert not any("Only a Realtime" in line.text
                    for line in check([*BASE, "--lapic_pt", "--rtvm", "vm"], "3.2").output)
+
+
+def test_new_net_syntax_opens_no_tap_on_2_7() -> None:
+    result = check([*BASE, "-s", "3,virtio-net,tap=tap0", "vm1"], "2.7")
+    assert result.ok
+    assert any("opens no tap" in d.message for d in result.warnings)

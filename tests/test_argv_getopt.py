@@ -125,5 +125,5 @@ def test_ssram_takes_an_argument_from_3_0_only() -> None:
 def test_indices_point_at_option_and_value() -> None:
     evs, _ = events(["vm", "-m", "2G", "--kernel=/k"])
     first, second = evs
-    assert isinstance(first, Opt) and (first.index, first.value_index) == (1, 2)
-    assert isinstance(second, Opt) and (second.index, second.value_index) == (3, 3)
+    assert isinstance(first, Opt) and (first.at, first.value_index) == (1, 2)
+    assert isinstance(second, Opt) and (second.at, second.value_index) == (3, 3)

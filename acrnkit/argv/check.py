@@ -215,7 +215,7 @@ def check(argv: Sequence[str], release: Release | str = DEFAULT_VERSION,
     getopt_failed = False
     for event in scan(argv, rel, positionals):
         if isinstance(event, GetoptFailure):
-            st.usage(event.index, "argv", argv[event.index], event.message,
+            st.usage(event.at, "argv", argv[event.at], event.message,
                      [Line(f"{prog}: {event.message}", "stderr")])
             st.broken = True
             getopt_failed = True
@@ -252,7 +252,7 @@ def _option(st: _State, opt: Opt) -> None:
         return
     if not key or support == Support.USAGE:
         # a letter left in optstr without a case: default: usage(1), no message of its own
-        st.usage(opt.index, opt.spelled, opt.value,
+        st.usage(opt.at, opt.spelled, opt.value,
                  f"{opt.spelled} is not handled by acrn-dm {rel} (usage, exit 1)")
         st.broken = True
         return
@@ -270,7 +270,7 @@ def _option(st: _State, opt: Opt) -> None:
         names = {"ioc_node": "-i, --ioc_node", "mptgen": "-Y, --mptgen",
                  "gvtargs": "-G, --gvtargs"}
         label = names.get(key, f"--{key}")
-        st.note(opt.index, opt.spelled, opt.value,
+        st.note(opt.at, opt.spelled, opt.value,
                 f'The "{label}" parameter is obsolete and ignored', severity="warning")
         _store(st, opt, opt.value if opt.value is not None else True)
         return
@@ -287,7 +287,7 @@ def _store(st: _State, opt: Opt, value: object) -> None:
         st.values.setdefault(opt.key, []).append(value)
         return
     if opt.key in st.values and opt.key not in ("acpi",):
-        st.diags.append(Diagnostic("warning", opt.index, opt.spelled, opt.value,
+        st.diags.append(Diagnostic("warning", opt.at, opt.spelled, opt.value,
                                    f"{opt.spelled} given again; the last one wins"))
     st.values[opt.key] = value
 
@@ -452,7 +452,7 @@ def _h_cpu_affinity(st: _State, opt: Opt) -> None:
 def _h_ovmf(st: _State, opt: Opt) -> None:
     assert opt.value is not None
     if "vsbl" in st.values:  # acrn-dm ignores --ovmf after --vsbl (main.c)
-        st.diags.append(Diagnostic("warning", opt.index, opt.spelled, opt.value,
+        st.diags.append(Diagnostic("warning", opt.at, opt.spelled, opt.value,
                                    "--ovmf is ignored after --vsbl"))
     ok = _store_parsed(st, opt)
     if ok:
@@ -625,7 +625,7 @@ def _h_gvtargs(st: _State, opt: Opt) -> None:
 
 def _h_acpi(st: _State, opt: Opt) -> None:
     if st.release.has("obsolete_notices"):
-        st.note(opt.index, opt.spelled, None,
+        st.note(opt.at, opt.spelled, None,
                 "The '-A' parameter is obsolete and ignored. Virtual ACPI tables are always "
                 "enabled.")
     _store(st, opt, True)
@@ -633,9 +633,9 @@ def _h_acpi(st: _State, opt: Opt) -> None:
 
 def _h_mac_seed(st: _State, opt: Opt) -> None:
     if st.release.has("obsolete_notices"):
-        st.note(opt.index, opt.spelled, opt.value, 'The "--mac_seed" parameter is obsolete',
+        st.note(opt.at, opt.spelled, opt.value, 'The "--mac_seed" parameter is obsolete',
                 severity="warning")
-        st.note(opt.index, opt.spelled, opt.value,
+        st.note(opt.at, opt.spelled, opt.value,
                 'Please use the "virtio-net,<device_type>=<name> mac_seed=<seed_string>"',
                 severity="warning")
     _store(st, opt, opt.value)
@@ -688,7 +688,7 @@ def _after_options(st: _State, positionals: list[Positional]) -> None:
                             "start. Exiting."))
         what = "no VM name" if not positionals else \
             f"{len(positionals)} non-option arguments: " + " ".join(p.value for p in positionals)
-        index = positionals[1].index if len(positionals) > 1 else None
+        index = positionals[1].at if len(positionals) > 1 else None
         st.usage(index, "name", [p.value for p in positionals],
                  f"{what}; acrn-dm wants exactly one VM name", pre)
     if rel.has("lapic_pt.needs_rtvm") and st.values.get("lapic_pt") and not st.values.get("rtvm"):
@@ -698,11 +698,11 @@ def _after_options(st: _State, positionals: list[Positional]) -> None:
     if positionals:
         name = positionals[0]
         if len(name.value) > rel.name_max:
-            st.fail(name.index, "name", name.value,
+            st.fail(name.at, "name", name.value,
                     f"VM name is {len(name.value)} characters; ACRN {rel} allows "
                     f"{rel.name_max}", [Line(rel.name_error)], 1)
         if name.value == "":
-            st.diags.append(Diagnostic("warning", name.index, "name", "", "empty VM name"))
+            st.diags.append(Diagnostic("warning", name.at, "name", "", "empty VM name"))
     uuid = st.values.get("uuid")
     if uuid is not None and not _UUID.fullmatch(str(uuid)):
         st.fail(None, "-U", uuid, "invalid UUID: vm_create fails", [Line("vm_create failed")], 1)
@@ -711,7 +711,11 @@ def _after_options(st: _State, positionals: list[Positional]) -> None:
 # --- device init ------------------------------------------------------------------------------
 
 _SINGLETON = {
+    # v3.2 devicemodel/hw/pci/wdt_i6300esb.c prints this without a newline.
     "wdt-i6300esb": "wdt can't be initialized twice, please check!",
+    # v3.2 devicemodel/hw/pci/npk.c; a second virtio-gpio fails init without a line of its own.
+    "npk": "NPK is already in use",
+    "virtio-gpio": "",
     "virtio-gpu": "virtio_gpu_init: only 1 virtio-gpu device can be created.",
     "xhci": "controller already defined",
 }
@@ -742,7 +746,8 @@ def _init_devices(st: _State) -> list[_Built]:
         if emul in _SINGLETON:
             counts[emul] = counts.get(emul, 0) + 1
             if counts[emul] > 1:
-                _init_fail(st, idx, emul, config, [Line(_SINGLETON[emul])],
+                text = _SINGLETON[emul]
+                _init_fail(st, idx, emul, config, [Line(text)] if text else [],
                            f"a second {emul}")
                 continue
         if cls_parser is None:

@@ -20,14 +20,14 @@ from acrnkit.releases.profile import Release
 class Opt(NamedTuple):
     """One option occurrence.
 
-    ``index`` is the argv position (0-based, argv[0] excluded) where the option was written;
+    ``at`` is the argv position (0-based, argv[0] excluded) where the option was written;
     ``value_index`` is where its argument came from (the same element when attached).
     ``spelled`` is the option as written (``-m``, ``--mem``) for messages.
     ``letter`` is the short letter or ``None`` for a long option; ``key`` is the table key, or
     ``""`` for a letter that is in ``optstr`` without a row.
     """
 
-    index: int
+    at: int
     key: str
     spelled: str
     value: str | None
@@ -38,12 +38,12 @@ class Opt(NamedTuple):
 class GetoptFailure(NamedTuple):
     """getopt printed ``message`` (without the program prefix) to stderr and returned ``'?'``."""
 
-    index: int
+    at: int
     message: str
 
 
 class Positional(NamedTuple):
-    index: int
+    at: int
     value: str
 
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from acrnkit.fakes.acrn_dm.settings import EXIT_BAD_SETTING, Settings, SettingsError, load
+from .settings import EXIT_BAD_SETTING, Settings, SettingsError, load
 
 if TYPE_CHECKING:
     from acrnkit.argv.check import CheckResult
@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif settings.mode == "check":
         status, verdict = 0, "check"
     else:
-        from acrnkit.fakes.acrn_dm.sim import run
+        from .sim import run
 
         outcome = run(result, settings, args)
         status, signo, verdict = outcome.status, outcome.signal, "run"
@@ -68,7 +68,7 @@ def _record(settings: Settings, args: list[str], result: CheckResult, verdict: s
             status: int | None, signo: int | None, start: float) -> None:
     if settings.record is None:
         return
-    from acrnkit.fakes.acrn_dm.record import Record, append
+    from .record import Record, append
 
     fatal = result.fatal
     append(settings.record, Record(

@@ -6,6 +6,7 @@ running in parallel never interleave (Linux appends each write atomically to a r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -58,7 +59,5 @@ def append(path: str, record: Record) -> None:
 
 def _warn(path: str, err: OSError) -> None:
     msg = f"fake-acrn-dm: cannot append to ACRNKIT_RECORD {path}: {err.strerror or err}\n"
-    try:
+    with contextlib.suppress(OSError):
         os.write(2, msg.encode("utf-8", "replace"))
-    except OSError:
-        pass

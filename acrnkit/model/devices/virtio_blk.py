@@ -15,7 +15,6 @@ and ``devicemodel/hw/block_if.c`` (``blockif_open`` options) at v1.6, v2.7, v3.0
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -27,40 +26,16 @@ from acrnkit.model.devices.base import (
     no_comma,
     register,
 )
+from acrnkit.model.devices.blockif import (
+    Discard,
+    SectorSize,
+    leading_int,
+    parse_options,
+    render_options,
+)
 from acrnkit.releases.profile import Release
 
 NODISK = "nodisk"
-_INT = re.compile(r"\s*[+-]?\d+")
-
-
-def _leading_int(text: str) -> tuple[int, str] | None:
-    m = _INT.match(text)
-    if not m:
-        return None
-    return int(m.group(0)), text[m.end():]
-
-
-@dataclass(frozen=True)
-class Discard:
-    max_sectors: int
-    max_segments: int
-    alignment: int
-
-
-@dataclass(frozen=True)
-class SectorSize:
-    logical: int
-    physical: int | None = None
-
-    def __post_init__(self) -> None:
-        phys = self.physical if self.physical is not None else self.logical
-        for name, value in (("logical", self.logical), ("physical", phys)):
-            if value < 512 or value & (value - 1):
-                raise ConfigError(f"virtio-blk.sectorsize.{name}", value,
-                                  "must be a power of 2 and at least 512")
-        if self.logical > phys:
-            raise ConfigError("virtio-blk.sectorsize", f"{self.logical}/{phys}",
-                              "logical size must not exceed the physical size")
 
 
 @register("virtio-blk")
@@ -87,6 +62,9 @@ class VirtioBlk:
 
     def __post_init__(self) -> None:
         no_comma("virtio-blk.path", self.path)
+        if NODISK in self.path and self.path != NODISK:
+            raise ConfigError("virtio-blk.path", self.path,
+                              "acrn-dm reads any config containing 'nodisk' as a placeholder")
         if self.mq is not None and self.mq <= 0:
             raise ConfigError("virtio-blk.mq", self.mq, "must be a positive number of queues")
         if self.aio not in (None, "threads", "io_uring"):
@@ -111,27 +89,9 @@ class VirtioBlk:
         if self.mq is not None:
             out.append(f"mq={self.mq}")
         out.append(self.path)
-        if self.writeback is not None:
-            out.append("writeback" if self.writeback else "writethru")
-        if self.ro:
-            out.append("ro")
-        if isinstance(self.discard, Discard):
-            d = self.discard
-            out.append(f"discard={d.max_sectors}:{d.max_segments}:{d.alignment}")
-        elif self.discard:
-            out.append("discard")
-        if self.sectorsize is not None:
-            s = self.sectorsize
-            out.append(f"sectorsize={s.logical}" if s.physical is None
-                       else f"sectorsize={s.logical}/{s.physical}")
-        if self.range is not None:
-            out.append(f"range={self.range[0]}/{self.range[1]}")
-        if self.nocache:
-            out.append("nocache")
-        if self.no_bst_block:
-            out.append("no_bst_block")
-        if self.aio is not None:
-            out.append(f"aio={self.aio}")
+        out += render_options(writeback=self.writeback, ro=self.ro, discard=self.discard,
+                              sectorsize=self.sectorsize, range_=self.range,
+                              nocache=self.nocache, no_bst_block=self.no_bst_block, aio=self.aio)
         return ",".join(out)
 
     @classmethod
@@ -161,7 +121,7 @@ class VirtioBlk:
             elif rel.has("blk.v33_options") and tok.startswith("mq"):
                 if "=" in tok:
                     raw = tok.split("=", 1)[1]
-                    parsed = _leading_int(raw)
+                    parsed = leading_int(raw)
                     if parsed is None or parsed[0] <= 0:
                         raise DeviceInitError("virtio-blk.mq", raw,
                                               f"virtio_blk_init: incorrect num queues {raw}")
@@ -172,37 +132,7 @@ class VirtioBlk:
         if not tokens:
             raise DeviceInitError("virtio-blk.path", "", "Could not open backing file: ")
         path, options = tokens[0], tokens[1:]
-        v33 = rel.has("blk.v33_options")
-        for opt in options:
-            if opt == "writeback":
-                fields["writeback"] = True
-            elif opt == "writethru":
-                fields["writeback"] = False
-            elif opt == "ro":
-                fields["ro"] = True
-            elif v33 and opt == "nocache":
-                fields["nocache"] = True
-            elif v33 and opt == "no_bst_block":
-                fields["no_bst_block"] = True
-            elif opt.startswith("discard"):
-                fields["discard"] = _parse_discard(opt)
-            elif opt.startswith("sectorsize"):
-                fields["sectorsize"] = _parse_sectorsize(opt)
-            elif opt.startswith("range"):
-                fields["range"] = _parse_range(opt)
-            elif v33 and opt.startswith("aio"):
-                value = opt.split("=", 1)[1] if "=" in opt else None
-                if value is not None:
-                    if value.startswith("threads"):
-                        fields["aio"] = "threads"
-                    elif value.startswith("io_uring"):
-                        fields["aio"] = "io_uring"
-                    else:
-                        raise DeviceInitError(
-                            "virtio-blk.aio", value,
-                            f'Invalid aio option, only support threads or io_uring "{value}"')
-            else:
-                raise DeviceInitError("virtio-blk.option", opt, f'Invalid device option "{opt}"')
+        fields.update(parse_options(options, rel, "virtio-blk"))
         if path == "":
             raise DeviceInitError("virtio-blk.path", path, "Could not open backing file: ")
         try:
@@ -228,44 +158,3 @@ class VirtioBlk:
         return [] if self.is_nodisk else [FileRef("virtio-blk.path", self.path, "blk")]
 
 
-def _parse_discard(opt: str) -> Discard | bool:
-    if "=" not in opt:
-        return True
-    raw = opt.split("=", 1)[1]
-    parts = raw.split(":")
-    values = [_leading_int(p) for p in parts[:3]]
-    if len(parts) < 3 or any(v is None for v in values):
-        raise DeviceInitError("virtio-blk.discard", raw)  # silent "goto err" in block_if.c
-    a, b, c = (v[0] for v in values if v is not None)
-    return Discard(a, b, c)
-
-
-def _parse_sectorsize(opt: str) -> SectorSize:
-    raw = opt.split("=", 1)[1] if "=" in opt else ""
-    logical = _leading_int(raw)
-    if logical is None:
-        raise DeviceInitError("virtio-blk.sectorsize", raw)
-    physical: int | None = None
-    rest = logical[1]
-    if rest.startswith("/"):
-        p = _leading_int(rest[1:])
-        if p is None:
-            raise DeviceInitError("virtio-blk.sectorsize", raw)
-        physical = p[0]
-    phys = physical if physical is not None else logical[0]
-    try:
-        return SectorSize(logical[0], physical)
-    except ConfigError:
-        raise DeviceInitError("virtio-blk.sectorsize", raw,
-                              f"Invalid sector size {logical[0]}/{phys}") from None
-
-
-def _parse_range(opt: str) -> tuple[int, int]:
-    raw = opt.split("=", 1)[1] if "=" in opt else ""
-    start = _leading_int(raw)
-    if start is None or not start[1].startswith("/"):
-        raise DeviceInitError("virtio-blk.range", raw)
-    size = _leading_int(start[1][1:])
-    if size is None:
-        raise DeviceInitError("virtio-blk.range", raw)
-    return (start[0], size[0])

@@ -43,6 +43,8 @@ MAX_DEBUG = 8
 DEFAULT_DEVICE = "mei0"
 NO_MEI_PATH = PREFIX + "init: fail to get mei path!"
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+#: an address written plainly: 1 to 3 hex fields
+_CLEAN = re.compile(r"[0-9a-fA-F]{1,8}(?:[:.][0-9a-fA-F]{1,8}){0,2}")
 
 
 @dataclass(frozen=True)
@@ -115,9 +117,26 @@ class VirtioHeci:
             ctx.warn(field, line.text, "stderr")
 
         tokens = [] if config is None else config.split(",")
+        addresses = 0
         for i, tok in enumerate(tokens):
+            had_address = addr != [0, 0, 0]
             if _parse_bdf16(tok, addr):
+                addresses += 1
+                shown = MeiAddress(*addr).render()
+                if tok[:1] in ("d", "D"):
+                    ctx.warn("virtio-heci.debug", f"virtio-heci: '{tok}' is the PCI address "
+                             f"{shown}, not a debug level (acrn-dm tries an address first)")
+                elif not _CLEAN.fullmatch(tok):
+                    ctx.warn("virtio-heci.address", f"virtio-heci: acrn-dm reads '{tok}' as "
+                             f"the PCI address {shown}")
                 continue
+            if addr != [0, 0, 0] and not any(_parse_bdf16(t, [0, 0, 0])
+                                             for t in tokens[i + 1:]):
+                ctx.warn("virtio-heci.address", f"virtio-heci: '{tok}' leaves the PCI address "
+                         f"{MeiAddress(*addr).render()} behind")
+            elif had_address and addr == [0, 0, 0]:
+                ctx.warn("virtio-heci.address",
+                         f"virtio-heci: '{tok}' resets the PCI address to 0:0.0")
             if tok.startswith("d"):
                 got = c_strtol(tok[1:], 10, unsigned=True)
                 level = 0 if got is None else to_int32(got.value)
@@ -134,13 +153,13 @@ class VirtioHeci:
                 debug = level
                 continue
             warn("virtio-heci.option", f"Invalid option: {tok}")
+        if addresses > 1:
+            ctx.warn("virtio-heci.address", "virtio-heci: several PCI addresses; the last "
+                     "one counts")
         address = MeiAddress(*addr)
         device = cls(None if address.is_zero else address, debug)
         if device.address is None:
             ctx.warn("virtio-heci.address", NO_MEI_PATH, "stderr")
-        if config is not None and device.render_config() != config:
-            ctx.warn("virtio-heci", f"virtio-heci: acrn-dm reads '{config}' as "
-                     f"'{device.render_config() or ''}'")
         return device
 
     def problems(self, release: Release) -> list[tuple[str, object, str]]:

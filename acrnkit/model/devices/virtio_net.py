@@ -110,7 +110,11 @@ class VirtioNet:
         """The tap name acrn-dm ``release`` would open, or None when it opens none."""
         if release.has("net.tap_keyword"):
             return self.ifname if self.keyword else None
-        name = f"tap={self.ifname}" if self.keyword else self.ifname
+        if self.keyword:
+            # 2.x reads "tap=tap0" as the device name and tries to open a tap of that name,
+            # which cannot exist ('=' is not valid in an interface name).
+            return None
+        name = self.ifname
         if name.startswith("vmnet"):
             return name
         if release.has("net.legacy_tap_contains"):

@@ -27,12 +27,12 @@ import errno
 import os
 import socket
 import termios
-import tty
 from collections.abc import Callable
+from typing import Any
 
-from acrnkit.fakes.acrn_dm.sim.dmlog import DmLog, write_all
-from acrnkit.fakes.acrn_dm.sim.reactor import Reactor
-from acrnkit.fakes.acrn_dm.sim.spec import PortSpec
+from .dmlog import DmLog, write_all
+from .reactor import Reactor
+from .spec import PortSpec
 
 #: sockaddr_un.sun_path holds 108 bytes; acrn-dm strncpy()s and NUL-terminates at 107.
 SUN_PATH_MAX = 107
@@ -118,17 +118,30 @@ class Backend:
             self.fd = -1
 
 
+def cfmakeraw(mode: list[Any]) -> None:
+    """glibc ``cfmakeraw`` on a ``termios.tcgetattr`` list (``tty.cfmakeraw`` is 3.12+)."""
+    mode[0] &= ~(termios.IGNBRK | termios.BRKINT | termios.PARMRK | termios.ISTRIP
+                 | termios.INLCR | termios.IGNCR | termios.ICRNL | termios.IXON)
+    mode[1] &= ~termios.OPOST
+    mode[3] &= ~(termios.ECHO | termios.ECHONL | termios.ICANON | termios.ISIG | termios.IEXTEN)
+    mode[2] &= ~(termios.CSIZE | termios.PARENB)
+    mode[2] |= termios.CS8
+    mode[6] = list(mode[6])
+    mode[6][termios.VMIN] = 1
+    mode[6][termios.VTIME] = 0
+
+
 class _RawTty:
     """Saves and restores a terminal's mode and flags, and makes it raw as acrn-dm does."""
 
     def __init__(self, fd: int, opost: bool, flush: bool) -> None:
         self.fd = fd
-        self.saved: list[object] | None = None
+        self.saved: list[Any] | None = None
         self.was_blocking: bool | None = None
         try:
             self.saved = termios.tcgetattr(fd)
             mode = termios.tcgetattr(fd)
-            tty.cfmakeraw(mode)  # type: ignore[attr-defined, unused-ignore]
+            cfmakeraw(mode)
             mode[2] |= termios.CLOCAL
             if opost:
                 mode[1] |= termios.OPOST
@@ -190,7 +203,7 @@ class PtyBackend(Backend):
         self.link: str | None = None
         try:
             mode = termios.tcgetattr(slave)
-            tty.cfmakeraw(mode)  # type: ignore[attr-defined, unused-ignore]
+            cfmakeraw(mode)
             termios.tcsetattr(slave, termios.TCSAFLUSH, mode)
         except termios.error:
             pass
@@ -335,14 +348,15 @@ class FileBackend(Backend):
 class TtyBackend(Backend):
     def open(self) -> None:
         assert self.port.path is not None
+        tail = ["uart: open_backend failed"] if self.port.uart else []
         try:
             fd = os.open(self.port.path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY)
         except OSError as err:
-            raise BackendError([f"{self.prefix}: open failed: {self.port.path}"],
+            raise BackendError([f"{self.prefix}: open failed: {self.port.path}", *tail],
                                err.errno or errno.EINVAL) from None
         if not os.isatty(fd):
             os.close(fd)
-            raise BackendError([f"{self.prefix}: not a tty: {self.port.path}"])
+            raise BackendError([f"{self.prefix}: not a tty: {self.port.path}", *tail])
         self.fd = fd
         _RawTty(fd, opost=not self.port.uart, flush=self.port.uart)
         self._watch(fd)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from acrnkit.fakes.acrn_dm.sim.spec import PCI_IDS, DiskSpec, GuestSpec
+from .spec import PCI_IDS, DiskSpec, GuestSpec
 
 Entry = tuple[float, str]
 
@@ -45,7 +45,8 @@ def _units(size: int, base: int, names: tuple[str, ...]) -> str:
         unit += 1
     if unit == 0:
         return f"{size} {names[0]}"
-    return f"{value:.3g} {names[unit]}" if value < 100 else f"{value:.0f} {names[unit]}"
+    digits = 2 if value < 10 else 1 if value < 100 else 0
+    return f"{value:.{digits}f} {names[unit]}"
 
 
 def capacity_line(disk: DiskSpec, size: int | None = None, *, new: bool = False) -> str:

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from acrnkit.fakes.acrn_dm.sim.reactor import Reactor, Timer
-from acrnkit.fakes.acrn_dm.sim.spec import NicSpec
+from .reactor import Reactor, Timer
+from .spec import NicSpec
 
 
 @dataclass

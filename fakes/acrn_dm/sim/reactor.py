@@ -6,6 +6,7 @@ here; the guest schedules its boot and shell work with ``call_later``. Nothing r
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import selectors
@@ -41,10 +42,8 @@ class Reactor:
             self._selector.modify(fd, selectors.EVENT_READ, callback)
 
     def remove_reader(self, fd: int) -> None:
-        try:
+        with contextlib.suppress(KeyError, ValueError):
             self._selector.unregister(fd)
-        except (KeyError, ValueError):
-            pass
 
     # -- timers ----------------------------------------------------------------------------
 

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from acrnkit.fakes.acrn_dm.sim.bootlog import BUILD
-from acrnkit.fakes.acrn_dm.sim.spec import DiskSpec, GuestSpec, NicSpec
+from .bootlog import BUILD
+from .spec import DiskSpec, GuestSpec, NicSpec
 
 #: Major number the guest's virtio_blk driver gets (dynamic; 254 on a small VM).
 VIRTBLK_MAJOR = 254

@@ -18,7 +18,7 @@ from typing import Any
 
 from acrnkit.argv.check import CheckResult
 from acrnkit.argv.host import LocalHost
-from acrnkit.fakes.acrn_dm.settings import Settings
+from acrnkit.errors import ConfigError
 from acrnkit.model.devices.base import REGISTRY, DeviceInitError, ParseContext
 from acrnkit.model.devices.lpc import LpcPort
 from acrnkit.model.devices.vhost_vsock import VhostVsock
@@ -29,6 +29,8 @@ from acrnkit.model.slots import Bdf
 from acrnkit.model.values import CpuAffinity, MemSize
 from acrnkit.model.vm import VM, PciDevice
 from acrnkit.releases.profile import Release, get_release
+
+from ..settings import Settings
 
 #: acrn-dm's default guest memory (``memsize = 256 * MB`` in main(), every release here).
 DEFAULT_MEM_MIB = 256
@@ -122,8 +124,10 @@ class PortSpec:
     client: bool = False
     console: bool = False  # an hvc console port ("@") or a COM port
     uart: bool = False  # an LPC COM port (acrn-dm sets the tty raw without OPOST)
-    label: str = ""  # "virtio-console 0:6.0 port p0" / "com1", for messages
+    label: str = ""  # "virtio-console 6 port p0" / "com1", for messages
     tcp_port: int = 0
+    #: the virtio-console function that has this port (None for a COM port)
+    pci_key: tuple[int, int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -183,9 +187,10 @@ class GuestSpec:
         release = result.release
         vm = result.vm
         extra: tuple[tuple[Bdf, str], ...] = ()
+        name = vm.name if vm is not None else None
         if vm is None:
-            vm, extra = _fallback_vm(result.argv, release)
-        return _spec(vm, extra, release, settings)
+            vm, extra, name = _fallback_vm(result.argv, release)
+        return _spec(vm, extra, release, settings, name or "")
 
 
 def _disk_letters(index: int) -> str:
@@ -199,7 +204,7 @@ def _disk_letters(index: int) -> str:
 
 
 def _spec(vm: VM, extra: tuple[tuple[Bdf, str], ...], release: Release,
-          settings: Settings) -> GuestSpec:
+          settings: Settings, name: str) -> GuestSpec:
     host = LocalHost(strict=settings.strict_host)
     entries: list[tuple[Bdf, str, Any]] = [(d.bdf, d.emul, d.device) for d in vm.devices]
     entries += [(bdf, emul, None) for bdf, emul in extra]
@@ -233,7 +238,7 @@ def _spec(vm: VM, extra: tuple[tuple[Bdf, str], ...], release: Release,
                     node = f"vport{vtcon_index}p{port_id}"
                 ports.append(PortSpec(
                     node, port.kind, port.path, port.is_client, port.console, False,
-                    f"virtio-console {spec.bdf} port {port.name}"))
+                    f"virtio-console {spec.bdf} port {port.name}", pci_key=spec.bdf.key))
             vtcon_index += 1
         elif isinstance(dev, VhostVsock):
             cids.append(dev.cid)
@@ -243,7 +248,7 @@ def _spec(vm: VM, extra: tuple[tuple[Bdf, str], ...], release: Release,
     mem = vm.memsize.mib if isinstance(vm.memsize, MemSize) else DEFAULT_MEM_MIB
     ncpus = len(vm.cpu_affinity.ids) if isinstance(vm.cpu_affinity, CpuAffinity) else 1
     return GuestSpec(
-        release=release, name=vm.name or "",
+        release=release, name=name,
         bootargs=vm.bootargs or "", mem_mib=mem, ncpus=max(ncpus, 1),
         kernel_release=settings.kernel_release, pci=tuple(pci), disks=tuple(disks),
         nics=tuple(nics), ports=tuple(ports), power_handler=_power_handler(vm, release),
@@ -255,10 +260,7 @@ def _disk(spec: PciSpec, dev: VirtioBlk, index: int, host: LocalHost) -> DiskSpe
     logical = dev.sectorsize.logical if dev.sectorsize is not None else SECTOR
     if dev.is_nodisk:
         return DiskSpec(spec, index, None, 0, logical, dev.ro)
-    if dev.range is not None:
-        size = dev.range[1] * logical
-    else:
-        size = host.size(dev.path) or 0
+    size = dev.range[1] * logical if dev.range is not None else host.size(dev.path) or 0
     return DiskSpec(spec, index, dev.path, size - size % logical, logical, dev.ro)
 
 
@@ -319,8 +321,9 @@ def _power_handler(vm: VM, release: Release) -> str | None:
     return None
 
 
-def _fallback_vm(argv: Sequence[str], release: Release) -> tuple[VM, tuple[tuple[Bdf, str], ...]]:
-    """A VM of what can be modelled, plus (bdf, emul) of the devices that cannot."""
+def _fallback_vm(argv: Sequence[str],
+                 release: Release) -> tuple[VM, tuple[tuple[Bdf, str], ...], str | None]:
+    """A VM of what can be modelled, (bdf, emul) of the devices that cannot, and the name."""
     from acrnkit.argv.getopt import Opt, Positional, scan
 
     positionals: list[Positional] = []
@@ -347,11 +350,14 @@ def _fallback_vm(argv: Sequence[str], release: Release) -> tuple[VM, tuple[tuple
             elif key in ("bootargs", "mac_seed", "pm_notify_channel", "pm_by_vuart",
                          "logger_setting", "ioc_node"):
                 kwargs[key] = value
-        except Exception:  # noqa: BLE001 - the checker accepted the argv; keep what parses
+        except Exception:
             continue
-    names = [p.value for p in positionals]
-    kwargs["name"] = names[0] if names and not names[0].startswith("-") else None
-    return VM(devices=tuple(devices), lpc=tuple(lpc), **kwargs), tuple(extra)
+    name = positionals[0].value if positionals else None
+    try:
+        vm = VM(devices=tuple(devices), lpc=tuple(lpc), **kwargs)
+    except ConfigError:
+        vm = VM(devices=tuple(devices))
+    return vm, tuple(extra), name
 
 
 def _fallback_slot(text: str, rel: Release, devices: list[PciDevice],

@@ -661,5 +661,32 @@ def iter_case_ids(case_dir: Path = DEFAULT_CASE_DIR) -> Iterator[str]:
         yield case.id
 
 
+
+# --- the columns as functions (pytest, benchmarks) -------------------------------------------------
+
+
+def default_options(**over: Any) -> Options:
+    base = Options(case_dir=DEFAULT_CASE_DIR, patterns=(), tags=(), releases=(),
+                   columns=DEFAULT_COLUMNS, implementation=None, batch=False,
+                   fake_cmd=FAKE_BATCH, update=False, junit=None, list_only=False, quiet=True,
+                   max_diffs=50)
+    return replace(base, **over)
+
+
+def column_failures(cases: Sequence[Case], column: str, **over: Any) -> list[Failure]:
+    """Run one column (``builder``, ``parser`` or ``fake``) over ``cases``; its failures."""
+    run_ = Run(cases, default_options(**over))
+    getattr(run_, column)()
+    return run_.outcome.failures
+
+
+def builder_failures(case: Case) -> list[Failure]:
+    return column_failures([case], "builder")
+
+
+def parser_failures(case: Case) -> list[Failure]:
+    return column_failures([case], "parser")
+
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -148,7 +148,7 @@ def test_c_option_is_invalid_everywhere(version: str, status: int) -> None:
 def test_getopt_message_uses_argv0_as_given() -> None:
     result = check(["--bogus", "vm1"], "3.2", prog="/usr/bin/acrn-dm")
     assert result.output[0].text == "/usr/bin/acrn-dm: unrecognized option '--bogus'"
-    assert result.output[1].text.startswith("Usage: /usr/bin/acrn-dm")
+    assert result.output[1].text.startswith("Usage: acrn-dm ")  # usage() prints basename
 
 
 @pytest.mark.parametrize("version", ["3.0", "3.2", "3.3"])
@@ -329,3 +329,61 @@ def test_new_net_syntax_opens_no_tap_on_2_7() -> None:
     result = check([*BASE, "-s", "3,virtio-net,tap=tap0", "vm1"], "2.7")
     assert result.ok
     assert any("opens no tap" in d.message for d in result.warnings)
+
+
+def test_logger_setting_prints_each_element_and_allows_trailing_junk() -> None:
+    result = check([*BASE, "--logger_setting", "console,level=4x;kmsg,level=3", "vm1"], "3.2")
+    assert result.ok
+    assert [line.text for line in result.output] == [
+        "logger: name=console, level=4", "logger: name=kmsg, level=3"]
+
+
+def test_logger_setting_error_prints_the_level_part() -> None:
+    result = check([*BASE, "--logger_setting", "console,levl=4", "vm1"], "3.2")
+    assert result.exit_status == 64
+    assert result.output[0].text == "logger setting param error: levl=4, please check!"
+    assert result.output[0].stream == "stderr"
+
+
+def test_missing_backing_file_line_has_no_newline(tmp_path: object) -> None:
+    from pathlib import Path
+
+    kernel = Path(str(tmp_path)) / "k"
+    kernel.write_bytes(b"k")
+    argv = ["-s", "0:0,hostbridge", "--cpu_affinity", "1", "-k", str(kernel), "-s",
+            "3,virtio-blk,/nonexistent.img", "vm"]
+    result = check(argv, "3.2", LocalHost())
+    text = "".join(line.text + line.end for line in result.output)
+    assert text.startswith("Could not open backing file: /nonexistent.imgpci virtio-blk init "
+                           "failed\n")
+    old = check(["-s", "0:0,hostbridge", "-k", str(kernel), "-s", "3,virtio-blk,/nonexistent.img",
+                 "vm"], "1.6", LocalHost())
+    assert old.output[0] == type(old.output[0])(
+        "acrn-dm: Could not open backing file: /nonexistent.img: No such file or directory",
+        "stderr")
+
+
+@pytest.mark.parametrize(("backend", "ok"), [("tcp:4444", True), ("tcp", False),
+                                             ("tcp:x", False)])
+def test_lpc_tcp_backend_needs_a_port(backend: str, ok: bool) -> None:
+    result = check([*BASE, "-s", "1,lpc", "-l", f"com2,{backend}", "vm"], "3.2")
+    assert result.ok is ok
+    if not ok:
+        assert result.output[0].text == "pci lpc init failed"
+
+
+def test_legacy_extra_tokens_zero_the_mac() -> None:
+    from acrnkit import parse
+
+    vm = parse([*BASE, "-s", "3,virtio-net,tap0,foo", "vm"], "2.7")
+    nic = vm.devices_of("virtio-net")[0].device
+    assert nic.effective_mac(3, 0, vm_release("2.7")) == "00:00:00:00:00:00"
+    vm3 = parse([*BASE, "-s", "3,virtio-net,tap=tap0,foo", "vm"], "3.2")
+    nic3 = vm3.devices_of("virtio-net")[0].device
+    assert nic3.effective_mac(3, 0, vm_release("3.2")).startswith("00:16:3e:")
+
+
+def vm_release(version: str):  # type: ignore[no-untyped-def]
+    from acrnkit import get_release
+
+    return get_release(version)

@@ -121,16 +121,21 @@ class CheckResult:
         return fatal.lines[0].stream
 
 
+#: The flag cluster on the first usage line (``usage()`` in devicemodel/core/main.c per tag).
+USAGE_FLAGS = {"1.6": "hAWYv", "2.7": "hAWYv", "3.0": "hYv", "3.2": "hYv", "3.3": "hYv"}
+
+
 def usage_text(release: Release, prog: str = "acrn-dm") -> str:
     """acrn-dm's usage screen for ``release``: the synopsis line as acrn-dm prints it, then the
-    options of this release (acrnkit's own wording, generated from the option table)."""
-    flags = "".join(letter for letter, (takes, key) in release.shorts.items()
-                    if not takes and key and release.support.get(key) == Support.OK)
+    options of this release (acrnkit's own wording, generated from the option table).
+    ``prog`` is ``basename(argv[0])``, as ``usage()`` prints it."""
+    prog = prog.rsplit("/", 1)[-1]
+    flags = USAGE_FLAGS[release.version]
     lines = [f"Usage: {prog} [-{flags}] [-B bootargs] [-E elf_image_path]"]
     pad = " " * (len(prog) + 7)
     opts = []
     for letter, (takes, key) in sorted(release.shorts.items()):
-        if takes and key and release.support.get(key) == Support.OK:
+        if takes and key and letter not in "BE" and release.support.get(key) == Support.OK:
             opts.append(f"[-{letter} {key}]")
     for opt in release.longs:
         if release.short_for(opt.key) is None:
@@ -197,7 +202,9 @@ class _State:
             self.action = "reject"
 
     def errx(self, index: int | None, fld: str, value: object, text: str) -> None:
-        self.fail(index, fld, value, text, [Line(f"acrn-dm: {text}", "stderr")], EX_USAGE)
+        # errx() prefixes program_invocation_short_name, i.e. basename(argv[0])
+        short = self.prog.rsplit("/", 1)[-1]
+        self.fail(index, fld, value, text, [Line(f"{short}: {text}", "stderr")], EX_USAGE)
 
     def usage(self, index: int | None, fld: str, value: object, message: str,
               pre: Sequence[Line] = ()) -> None:
@@ -567,24 +574,29 @@ def _h_ssram(st: _State, opt: Opt) -> None:
 
 
 def _h_logger(st: _State, opt: Opt) -> None:
+    """``init_logger_setting()`` (v3.2 devicemodel/log/log.c): ``name,level=N[;...]``; each good
+    element prints ``logger: name=..., level=...`` on stdout; junk after N is allowed."""
     assert opt.value is not None
+    lines: list[Line] = []
     for elem in opt.value.split(";"):
-        _name, comma, level = elem.partition(",")
+        name, comma, level = elem.partition(",")
         if not comma:
             st.fail(opt.value_index, opt.spelled, opt.value,
                     "a logger_setting element without ',' crashes acrn-dm (NULL dereference)",
-                    [Line(f"acrn-dm: invalid logger setting params {opt.value} (acrnkit: the "
-                          "real acrn-dm crashes here)", "stderr")], 1, crash=True,
+                    [*lines, Line(f"acrn-dm: invalid logger setting params {opt.value} (acrnkit: "
+                                  "the real acrn-dm crashes here)", "stderr")], 1, crash=True,
                     structural=True)
             return
-        m = re.fullmatch(r"level=(\d+)", level)
+        m = re.match(r"level=\s*\+?(\d+)", level)
         if not m:
             st.fail(opt.value_index, opt.spelled, opt.value,
                     f"invalid logger setting params {opt.value}",
-                    [Line(f"logger setting param error: {elem}, please check!", "stderr"),
+                    [*lines, Line(f"logger setting param error: {level}, please check!", "stderr"),
                      Line(f"acrn-dm: invalid logger setting params {opt.value}", "stderr")],
                     EX_USAGE, structural=True)
             return
+        lines.append(Line(f"logger: name={name}, level={int(m.group(1))}"))
+    st.emit(*lines)
     _store(st, opt, opt.value)
 
 
@@ -747,7 +759,8 @@ def _init_devices(st: _State) -> list[_Built]:
             counts[emul] = counts.get(emul, 0) + 1
             if counts[emul] > 1:
                 text = _SINGLETON[emul]
-                _init_fail(st, idx, emul, config, [Line(text)] if text else [],
+                end = "" if emul == "wdt-i6300esb" else "\n"
+                _init_fail(st, idx, emul, config, [Line(text, end=end)] if text else [],
                            f"a second {emul}")
                 continue
         if cls_parser is None:
@@ -782,7 +795,8 @@ def _init_devices(st: _State) -> list[_Built]:
                            f"stdio already used by {stdio_owner}")
                 continue
             stdio_owner = emul
-        lines = _file_lines(st, idx, emul, device, config) if st.host_checks else None
+        lines = (_file_lines(st, idx, emul, device, config, bdf.slot, bdf.func)
+                 if st.host_checks else None)
         if lines is not None:
             _init_fail(st, idx, emul, config, lines[1], lines[0], crash="crashes" in lines[0])
             continue
@@ -821,8 +835,8 @@ def _init_fail(st: _State, idx: int, emul: str, config: str | None, lines: list[
             f"{emul}: {why}", full, 1, crash=crash)
 
 
-def _file_lines(st: _State, idx: int, emul: str, device: Any,
-                config: str | None) -> tuple[str, list[Line]] | None:
+def _file_lines(st: _State, idx: int, emul: str, device: Any, config: str | None,
+                slot: int = 0, func: int = 0) -> tuple[str, list[Line]] | None:
     host = st.host
     for ref in device.files():
         if ref.kind == "blk":
@@ -833,13 +847,21 @@ def _file_lines(st: _State, idx: int, emul: str, device: Any,
                             "crashes (SIGSEGV)",
                             [Line(f"Could not open backing file: {ref.path}"),
                              Line("acrnkit: the real acrn-dm crashes here", "stderr")])
+                if st.release.has("blk.open_warn"):
+                    return (f"cannot open {ref.path}",
+                            [Line(f"acrn-dm: Could not open backing file: {ref.path}: "
+                                  "No such file or directory", "stderr")])
+                # pr_err without a newline: the next line runs on
                 return (f"cannot open {ref.path}",
-                        [Line(f"Could not open backing file: {ref.path}")])
+                        [Line(f"Could not open backing file: {ref.path}", end="")])
             if host.is_regular(ref.path) and (size < 512 or size % 512):
                 return (f"{ref.path} is {size} bytes, not a multiple of 512",
                         [Line(f"{ref.path} size not corret, should be multiple of 512")])
         elif ref.kind == "tty":
             if not host.is_tty(ref.path):
+                if hasattr(device, "backend_failure_lines"):
+                    return (f"{ref.path} is not a tty",
+                            list(device.backend_failure_lines("not a tty", slot, func)))
                 prefix = "vtcon" if emul == "virtio-console" else "uart"
                 return (f"{ref.path} is not a tty", [Line(f"{prefix}: not a tty: {ref.path}")])
         elif ref.kind == "socket-client":
@@ -847,6 +869,11 @@ def _file_lines(st: _State, idx: int, emul: str, device: Any,
                 return (f"client socket {ref.path} does not exist",
                         [Line(f"{ref.path} not exist")])
         elif ref.kind == "host" and not host.host_resource(ref.path):
+            # devices that know acrn-dm's own words for a missing host resource say them
+            for method in ("missing_device_lines", "missing_port_lines"):
+                if hasattr(device, method):
+                    lines = list(getattr(device, method)(st.release))
+                    return (f"host resource {ref.path} missing (strict host)", lines)
             return (f"host resource {ref.path} missing (strict host)",
                     [Line(f"{emul}: {ref.path} not available")])
     return None
@@ -854,6 +881,11 @@ def _file_lines(st: _State, idx: int, emul: str, device: Any,
 
 def _lpc_port_files(st: _State) -> tuple[str, list[Line]] | None:
     for port in st.values.get("lpc", []):
+        if port.backend_kind == "tcp" and not re.match(r"tcp[^:]*:\s*[+-]?\d",
+                                                        port.backend or ""):
+            # uart_set_backend(): "tcp" needs ":<port>" (dm_strtol), else the LPC init fails
+            # with no line of its own (v3.2 devicemodel/hw/uart_core.c)
+            return (f"-l {port.render()}: tcp backend without a port number", [])
         for ref in port.files():
             if not st.host.is_tty(ref.path):
                 return (f"{ref.path} is not a tty", [Line(f"uart: not a tty: {ref.path}")])

@@ -17,7 +17,8 @@ version`` banner without the restart line); ``hang`` (boot stops, nothing more);
 ``login-hang`` (nothing after the user name). Options: ``--kmsg`` interleaves kernel messages
 with the prompts (inside ``login:`` too), ``--ansi`` adds colours, a window title and
 bracketed paste (``ESC[?2004h``) around the shell prompt, ``--silent`` prints nothing until the
-first key arrives (the prompt was printed before anyone listened), ``--password`` requires one.
+first key arrives (the prompt was printed before anyone listened), ``--password`` requires one,
+``--autologin`` skips the getty.
 """
 
 from __future__ import annotations
@@ -216,6 +217,8 @@ class Guest:
             self.con.say(prompt)
 
     def getty(self) -> None:
+        if self.args.autologin:
+            return
         self.con.say("\nWelcome to the acrnkit scripted guest\n")
         self.login_prompt()
         while True:
@@ -268,7 +271,8 @@ class Guest:
         return None
 
     def simple(self, argv: list[str]) -> str | None:
-        argv = [word.replace("$?", str(self.status)) for word in argv]
+        if argv[0] != "eval":  # eval's argument was quoted: it expands when it runs
+            argv = [word.replace("$?", str(self.status)) for word in argv]
         target = None
         if ">" in argv:
             at = argv.index(">")
@@ -390,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ansi", action="store_true")
     parser.add_argument("--silent", action="store_true")
     parser.add_argument("--password")
+    parser.add_argument("--autologin", action="store_true", help="no getty: straight to `# `")
     parser.add_argument("--hostname", default="guest")
     parser.add_argument("--release", default="5.15.0-acrn")
     parser.add_argument("--cmdline", default="console=ttyS0 root=/dev/vda rw")

@@ -618,8 +618,11 @@ class Shell:
                 first = self._failures[0]
                 settle_at = max(self._last_data, first.seen) + self.failure_settle
                 if defer_from is None or first.start < defer_from:
-                    # Not forgivable: collect the trace, but not forever from a chatty console.
-                    settle_at = min(settle_at, first.seen + max(2.0, 4 * self.failure_settle))
+                    # Not forgivable: collect a panic's trace until the console is quiet, but
+                    # not forever; a reboot has no trace (the new boot is chatty).
+                    cap = (self.failure_settle if first.kind == "reboot"
+                           else max(2.0, 4 * self.failure_settle))
+                    settle_at = min(settle_at, first.seen + cap)
                 if now >= settle_at:
                     raise self._failure_error(first, stage, started)
                 wake = min(wake, settle_at)

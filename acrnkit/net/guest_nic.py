@@ -175,7 +175,7 @@ def parse_ip_param(bootargs: str) -> IpParam | None:
         return IpParam(autoconf=value or "off")
     parts = value.split(":")
     kw: dict[str, Any] = {}
-    for name, text in zip(_FIELDS, parts):
+    for name, text in zip(_FIELDS, parts, strict=False):
         if not text or name in ("dns0", "dns1", "ntp0"):
             continue
         if name in ("client", "server", "gateway", "netmask"):

@@ -469,7 +469,7 @@ class TestNetwork:
     def enter(self) -> Iterator[None]:
         """Move the *calling thread* into the namespace for the ``with`` body, then back."""
         self._require_up()
-        home = os.open(f"/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         try:
             target = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
             try:
@@ -573,10 +573,8 @@ class TestNetwork:
         :attr:`guest_address`), closed with the network."""
         from acrnkit.net.guest_nic import GuestNic
 
-        if tap is None and self.tap_fd is not None:
-            fd = self.take_tap_fd()
-        else:
-            fd = self.open_tap(tap)
+        own = tap is None and self.tap_fd is not None
+        fd = self.take_tap_fd() if own else self.open_tap(tap)
         try:
             nic = GuestNic(fd, mac, self.guest_address if address is None else address,
                            name=name)

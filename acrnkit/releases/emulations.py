@@ -95,6 +95,9 @@ FEATURES: Mapping[str, tuple[str, ...]] = {
     "acpidev_pt.generic": ("3.3",),
     # v3.2+ version line format "DM: ..." instead of "DM version is: ...".
     "version.v32_format": _since("3.2"),
+    # v1.6 block_if.c reports an unopenable backing file with warn() (stderr, errno text);
+    # later releases with pr_err() and no newline.
+    "blk.open_warn": ("1.6",),
     # vhost-vsock / virtio-gpu devices.
     "virtio_console.socket_type": _EVERY,
     # virtio-gpu: v3.1 devicemodel/hw/vdisplay_sdl.c (vdpy_parse_cmd_option) splits the config at

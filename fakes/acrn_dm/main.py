@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .settings import EXIT_BAD_SETTING, Settings, SettingsError, load
+from .settings import EXIT_BAD_SETTING, QEMU_MODULE, Settings, SettingsError, load
 
 if TYPE_CHECKING:
     from acrnkit.argv.check import CheckResult
@@ -51,8 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif settings.mode == "check":
         status, verdict = 0, "check"
     else:
-        from .sim import run
+        if settings.backend == "qemu":  # validated by load(): the module is installed
+            from importlib import import_module
 
+            run = import_module(QEMU_MODULE).run
+        else:
+            from .sim import run
         outcome = run(result, settings, args)
         status, signo, verdict = outcome.status, outcome.signal, "run"
 

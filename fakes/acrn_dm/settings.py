@@ -29,8 +29,10 @@ DEFAULT_RUN_DIR = "/run/acrn"
 SLOW_BOOT_DELAY = 5.0
 _MAX_SECONDS = 24 * 3600.0
 
-#: Prefixes owned by the fake acrn-dm: an unknown variable under them is a typo, so an error.
-_OWNED_PREFIXES = ("ACRNKIT_GUEST_", "ACRNKIT_DM_")
+#: ``ACRNKIT_DM_BACKEND`` values: ``sim`` is this package's simulated guest; ``qemu`` hands the
+#: VM to the module ``acrnkit.fakes.acrn_dm.qemu`` when one is installed.
+BACKENDS = ("sim", "qemu")
+QEMU_MODULE = "acrnkit.fakes.acrn_dm.qemu"
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
@@ -73,6 +75,8 @@ class Settings:
     #: ACRNKIT_DM_PTY_LINKS: also symlink ``pty:name=<path>`` ports to their /dev/pts node
     #: (an acrnkit extension; the real acrn-dm ignores a pty port's path).
     pty_links: bool = False
+    #: ACRNKIT_DM_BACKEND: what runs the guest in run mode (``sim`` or ``qemu``).
+    backend: str = "sim"
 
 
 def _version(value: str) -> str:
@@ -116,6 +120,20 @@ def _kernel_release(value: str) -> str:
     return value
 
 
+def _backend(value: str) -> str:
+    _choice(BACKENDS)(value)
+    if value == "qemu":
+        from importlib.util import find_spec
+
+        try:
+            found = find_spec(QEMU_MODULE) is not None
+        except ImportError:
+            found = False
+        if not found:
+            raise ValueError(f"the qemu backend ({QEMU_MODULE}) is not installed")
+    return value
+
+
 def _path(value: str) -> str:
     if "\0" in value:
         raise ValueError("must not contain NUL")
@@ -135,6 +153,7 @@ _FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {
     "ACRNKIT_GUEST_POWER_BUTTON": ("power_button", _choice(POWER_BUTTON_ACTIONS)),
     "ACRNKIT_GUEST_SHUTDOWN_DELAY": ("shutdown_delay", _seconds),
     "ACRNKIT_DM_PTY_LINKS": ("pty_links", _bool),
+    "ACRNKIT_DM_BACKEND": ("backend", _backend),
 }
 
 #: Every variable the fake acrn-dm reads, for docs and error messages.
@@ -144,8 +163,8 @@ VARIABLES: tuple[str, ...] = tuple(_FIELDS)
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """Validate every ``ACRNKIT_*`` setting of ``environ`` (default ``os.environ``).
 
-    Raises SettingsError for the first bad one, in ``VARIABLES`` order (unknown variables under
-    ``ACRNKIT_GUEST_`` / ``ACRNKIT_DM_`` come last).
+    Raises SettingsError for the first bad one, in ``VARIABLES`` order. Other ``ACRNKIT_*``
+    variables belong to other tools and are ignored.
     """
     env = os.environ if environ is None else environ
     values: dict[str, object] = {}
@@ -157,10 +176,6 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             values[attr] = parse(raw)
         except ValueError as err:
             raise SettingsError(name, raw, str(err)) from None
-    for name in sorted(env):
-        if name.startswith(_OWNED_PREFIXES) and name not in _FIELDS:
-            known = ", ".join(v for v in VARIABLES if v.startswith(_OWNED_PREFIXES))
-            raise SettingsError(name, env[name], f"unknown setting; known: {known}")
     if values.get("scenario") == "slow" and "boot_delay" not in values:
         values["boot_delay"] = SLOW_BOOT_DELAY
     return Settings(**values)  # type: ignore[arg-type]

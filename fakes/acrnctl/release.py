@@ -44,7 +44,7 @@ class CtlRelease:
     """The acrnctl of one release."""
 
     __slots__ = (
-        "add_mkdir", "acrnd_hint", "commands", "main_mkdir", "name_buf", "name_macro",
+        "acrnd_hint", "add_mkdir", "commands", "main_mkdir", "name_buf", "name_macro",
         "state_str", "user_vm", "version",
     )
 

@@ -23,10 +23,15 @@ from acrnkit.releases.profile import Release
 
 @dataclass(frozen=True)
 class Line:
-    """One line acrn-dm prints: ``stream`` is ``"stdout"`` (pr_* logger) or ``"stderr"``."""
+    """One line acrn-dm prints: ``stream`` is ``"stdout"`` (pr_* logger) or ``"stderr"``.
+
+    ``end`` is what follows the text: a few acrn-dm messages have no newline, so the next line
+    runs on (``Could not open backing file: /xpci virtio-blk init failed``).
+    """
 
     text: str
     stream: str = "stdout"
+    end: str = "\n"
 
 
 class DeviceInitError(Exception):

@@ -127,6 +127,10 @@ class VirtioNet:
             raw = mac_bytes(self.mac)
             assert raw is not None
             return ":".join(f"{b:02x}" for b in raw)
+        if self.ignored and not release.has("net.per_device_mac_seed"):
+            # 1.x/2.x hand every extra token to virtio_net_parsemac(), which marks the MAC as
+            # provided without setting it: the guest sees all zeros.
+            return "00:00:00:00:00:00"
         seed = global_seed
         if release.has("net.per_device_mac_seed"):
             seed = None

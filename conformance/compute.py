@@ -13,14 +13,15 @@ import shutil
 import socket
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from acrnkit.argv.check import CheckResult, check
-from acrnkit.argv.host import LocalHost
 from acrnkit.conformance.fixture import ExpectedError, HostFile, ParseError, Verdict
 from acrnkit.conformance.matchers import normalize, substitute
+
+from acrnkit.argv.check import CheckResult, check
+from acrnkit.argv.host import LocalHost
 from acrnkit.errors import AcrnkitError, ArgvError, ConfigError
 
 #: acrn-dm's argv[0] in the committed messages (glibc prefixes getopt errors with it).
@@ -94,10 +95,8 @@ class Materialized:
 
     def close(self) -> None:
         for fd in self._fds:
-            try:
+            with suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self._fds.clear()
 
 
@@ -135,27 +134,62 @@ def materialize(host: Sequence[HostFile], names: Sequence[str], base: str) -> Ma
     return out
 
 
+class HostPool:
+    """Materialized hosts shared by every case with the same ``host`` list and placeholders
+    (a verdict depends on nothing else, and nothing writes to them)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self._made: dict[tuple[Any, ...], Materialized] = {}
+
+    def get(self, host: Sequence[HostFile], names: Sequence[str]) -> Materialized:
+        key = (tuple(host), tuple(names))
+        mat = self._made.get(key)
+        if mat is None:
+            mat = self._made[key] = materialize(host, names, self.base)
+        return mat
+
+    def close(self) -> None:
+        for mat in self._made.values():
+            mat.close()
+        self._made.clear()
+
+
 @contextmanager
 def host_root(prefix: str = "acrnkit-conformance-") -> Iterator[str]:
-    """A scratch directory for materialized hosts, removed afterwards."""
+    """A scratch directory for materialized hosts, removed afterwards. Its subdirectory
+    ``cwd`` stays empty: acrn-dm runs there, so relative paths in an argv name nothing."""
     base = tempfile.mkdtemp(prefix=prefix)
+    os.mkdir(os.path.join(base, "cwd"))
     try:
         yield base
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def check_on_host(argv: Sequence[str], release: str, host: Sequence[HostFile],
-                  names: Sequence[str], base: str) -> Verdict:
-    """The verdict acrn-dm ``release`` gives ``argv`` on the healthy host ``host``: exactly what
-    the fake acrn-dm in check mode computes (``LocalHost`` over the laid-out files)."""
-    mat = materialize(host, names, base)
+@contextmanager
+def working_directory(path: str) -> Iterator[None]:
+    old = os.getcwd()
+    os.chdir(path)
     try:
-        real = substitute(list(argv), mat.values)
-        result = check(real, release, LocalHost(), prog=PROG)
-        return verdict_of(result, mat.values)
+        yield
     finally:
-        mat.close()
+        os.chdir(old)
+
+
+def check_on_host(argv: Sequence[str], release: str, mat: Materialized) -> Verdict:
+    """The verdict acrn-dm ``release`` gives ``argv`` on the laid-out healthy host ``mat``:
+    exactly what the fake acrn-dm in check mode computes (``LocalHost`` over those files)."""
+    return check_on_host_lines(argv, release, mat)[0]
+
+
+def check_on_host_lines(argv: Sequence[str], release: str, mat: Materialized) \
+        -> tuple[Verdict, list[str]]:
+    """:func:`check_on_host` and every line acrn-dm prints (placeholders written back)."""
+    real = substitute(list(argv), mat.values)
+    result = check(real, release, LocalHost(), prog=PROG)
+    lines = [normalize(line.text, mat.values) for line in result.output]
+    return verdict_of(result, mat.values), lines
 
 
 def derive_host(argvs: Mapping[str, Sequence[str]], *, missing: Sequence[str] = (),
@@ -173,10 +207,25 @@ def derive_host(argvs: Mapping[str, Sequence[str]], *, missing: Sequence[str] = 
     chosen = {h.path: h for h in (*keep, *overrides)}
     out = []
     for path in sorted(asked):
-        if path in missing or root not in path:
-            continue  # outside the laid-out root: the fake sees this machine's file (if any)
+        if not path.startswith(("/", "${")):
+            continue  # relative: acrn-dm (the fake) runs in an empty directory, so it is absent
+        if root not in path:
+            # Outside the laid-out root the fake would look at this machine's file: a verdict
+            # that depends on where the suite runs.
+            raise OutsideRootError(path)
+        if path in missing:
+            continue
         out.append(chosen.get(path, HostFile(path, asked[path])))
     return tuple(out)
+
+
+class OutsideRootError(ValueError):
+    """An argv makes acrn-dm open a path that is not under the case's ``${ROOT}``."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"acrn-dm would open {path!r}, which is not under ${{ROOT}}: its "
+                         "verdict would depend on the machine")
 
 
 # --- the builder ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from pathlib import Path
 
 COLUMNS = ("builder", "parser", "fake", "implementation")
 _SHOW = 60
+CONTEXT = 3
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,25 @@ class Outcome:
         return any(v == "fail" for v in self.status.values())
 
 
+def merge_releases(failures: Sequence[Failure]) -> list[Failure]:
+    """One failure per case, column and identical diff: the releases listed together, each
+    release's own "acrn-dm <release> on the actual argv" lines kept."""
+    out: list[Failure] = []
+    index: dict[tuple[str, str, str, str], int] = {}
+    for f in failures:
+        diff, sep, verdict = f.detail.partition("\n  acrn-dm ")
+        key = (f.case_id, f.column, f.summary, diff)
+        if f.release is None or key not in index:
+            index[key] = len(out)
+            out.append(f)
+            continue
+        prev = out[index[key]]
+        release = f"{prev.release} {f.release}"
+        detail = prev.detail + (sep + verdict if sep else "")
+        out[index[key]] = Failure(prev.case_id, prev.column, release, prev.summary, detail)
+    return out
+
+
 def _cut(text: str) -> str:
     return text if len(text) <= _SHOW else text[:_SHOW - 12] + f"...(+{len(text) - _SHOW + 12})"
 
@@ -76,15 +96,28 @@ def align(expected: Sequence[str], actual: Sequence[str],
     first: int | None = None
     width = min(_SHOW, max([len("expected"), *(len(_cut(r[1])) for r in rows)]))
     lines = [f"       {'expected':<{width}}  actual"]
+    bad = [i for i, r in enumerate(rows) if not r[4]]
+    # Long argvs: keep CONTEXT rows around each difference, elide the equal runs between.
+    keep = set(range(len(rows))) if len(rows) <= 30 else {
+        i for b in bad for i in range(b - CONTEXT, b + CONTEXT + 1)}
+    skipped = 0
     for idx, (ei, ev, ai, av, ok) in enumerate(rows):
+        if idx not in keep:
+            skipped += 1
+            continue
+        if skipped:
+            lines.append(f"       ... {skipped} equal elements ...")
+            skipped = 0
         mark = "  "
         if not ok and first is None:
-            first = idx
+            first = int(ei) if ei else idx
             mark = "=>"
         elif not ok:
             mark = " !"
         pos = ei or ai
         lines.append(f"  {mark}{pos:>3} {_cut(ev):<{width}}  {_cut(av)}".rstrip())
+    if skipped:
+        lines.append(f"       ... {skipped} equal elements ...")
     return lines, first
 
 

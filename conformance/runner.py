@@ -33,18 +33,21 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 from acrnkit.conformance.compute import (
     BuildOutcome,
+    HostPool,
     build_acrnkit,
     build_input,
     derive_host,
     host_root,
-    materialize,
     parse_argv,
     tmpdir_names,
     verdict_from_fields,
@@ -64,9 +67,11 @@ from acrnkit.conformance.report import (
     Failure,
     Outcome,
     align,
+    merge_releases,
     summary_table,
     write_junit,
 )
+
 from acrnkit.releases.versions import VERSIONS
 
 DEFAULT_COLUMNS = ("builder", "parser", "fake")
@@ -126,8 +131,9 @@ def _releases(case: Case, only: Sequence[str]) -> tuple[str, ...]:
 
 
 def _verdict_line(argv: Sequence[str], release: str) -> str:
-    from acrnkit.argv.check import check
     from acrnkit.conformance.compute import PROG, verdict_of
+
+    from acrnkit.argv.check import check
 
     result = check(list(argv), release, prog=PROG)
     text = f"  acrn-dm {release} on the actual argv: {verdict_of(result).describe()}"
@@ -201,6 +207,7 @@ class Run:
         self.opts = opts
         self.outcome = Outcome()
         self.changes: list[str] = []
+        self._cwd: str | None = None
 
     def _timed(self, case_id: str, column: str, fn: Callable[[], list[Failure]]) -> None:
         t0 = time.perf_counter()
@@ -213,7 +220,7 @@ class Run:
     def builder(self) -> None:
         for cid in self.order:
             case = self.cases[cid]
-            self._timed(cid, "builder", lambda case=case: self._builder_case(case))
+            self._timed(cid, "builder", partial(self._builder_case, case))
 
     def _builder_case(self, case: Case) -> list[Failure]:
         failures: list[Failure] = []
@@ -223,6 +230,8 @@ class Run:
             fail = argv_failure(case, "builder", rels[0], case.expected_argv,
                                 tuple(case.input["argv"]), ArgvMatcher(case.matchers))
             if fail is not None:
+                if self.opts.update:
+                    self._update_builder(case, rels[0], BuildOutcome(tuple(case.input["argv"])))
                 return [replace(fail, release=None,
                                 summary="expected_argv differs from the input argv: "
                                 + fail.summary)]
@@ -266,6 +275,10 @@ class Run:
         new = replace(case, **changes)
         for key, value in changes.items():
             old = getattr(case, key)
+            if isinstance(old, Mapping) and isinstance(value, Mapping):
+                keys = [k for k in {**old, **value} if old.get(k) != value.get(k)]
+                old = {k: old[k] for k in keys if k in old}
+                value = {k: value[k] for k in keys if k in value}
             show_old = _show(old)
             show_new = _show(value)
             if show_old != show_new:
@@ -279,7 +292,7 @@ class Run:
             case = self.cases[cid]
             if case.kind != "acrnkit" or case.expected_argv is None:
                 continue
-            self._timed(cid, "parser", lambda case=case: self._parser_case(case))
+            self._timed(cid, "parser", partial(self._parser_case, case))
 
     def _parser_case(self, case: Case) -> list[Failure]:
         from acrnkit.model.jsonform import to_json
@@ -324,35 +337,42 @@ class Run:
         if not chosen:
             return
         with host_root() as base:
-            hosts = {}
+            self._cwd = os.path.join(base, "cwd")
+            pool_ = HostPool(base)
             try:
-                for case in chosen:
-                    hosts[case.id] = materialize(case.host, tmpdir_names(case.matchers), base)
+                hosts = {case.id: pool_.get(case.host, tmpdir_names(case.matchers))
+                         for case in chosen}
                 failures: dict[str, list[Failure]] = {c.id: [] for c in chosen}
                 t0 = time.perf_counter()
-                for rel in VERSIONS:
-                    if self.opts.releases and rel not in self.opts.releases:
-                        continue
-                    todo = [c for c in chosen if rel in c.releases]
-                    if todo:
-                        self._fake_release(rel, todo, hosts, failures)
+                jobs = {rel: [c for c in chosen if rel in c.releases] for rel in VERSIONS
+                        if not self.opts.releases or rel in self.opts.releases}
+                jobs = {rel: todo for rel, todo in jobs.items() if todo}
+                # One batch process per release, all at once.
+                with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+                    futures = {rel: pool.submit(self._fake_answers, rel, todo, hosts)
+                               for rel, todo in jobs.items()}
+                    answers = {rel: f.result() for rel, f in futures.items()}
+                for rel, todo in jobs.items():
+                    self._fake_compare(rel, todo, hosts, answers[rel], failures)
                 per_case = (time.perf_counter() - t0) / max(1, len(chosen))
                 for case in chosen:
                     self.outcome.times[(case.id, "fake")] = per_case
                     self.outcome.record(case.id, "fake", failures[case.id])
             finally:
-                for mat in hosts.values():
-                    mat.close()
+                pool_.close()
 
-    def _fake_release(self, rel: str, todo: Sequence[Case], hosts: Mapping[str, Any],
-                      failures: dict[str, list[Failure]]) -> None:
+    def _fake_answers(self, rel: str, todo: Sequence[Case], hosts: Mapping[str, Any]) \
+            -> dict[int, Any]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ACRNKIT_")}
         env.update(ACRNKIT_ACRN_VERSION=rel, ACRNKIT_DM_MODE="check")
         lines = []
         for n, case in enumerate(todo):
             argv = substitute(list(case.expected_argv or ()), hosts[case.id].values)
             lines.append(json.dumps({"id": n, "argv": argv}, ensure_ascii=False) + "\n")
-        answers = _batch(list(self.opts.fake_cmd), lines, env)
+        return _batch(list(self.opts.fake_cmd), lines, env, cwd=self._cwd)
+
+    def _fake_compare(self, rel: str, todo: Sequence[Case], hosts: Mapping[str, Any],
+                      answers: Mapping[int, Any], failures: dict[str, list[Failure]]) -> None:
         for n, case in enumerate(todo):
             answer = answers.get(n)
             if answer is None or "error" in answer:
@@ -392,12 +412,10 @@ class Run:
                 rels = rels[-1:]  # Kata inputs do not depend on the release
             jobs += [(case, rel) for rel in rels]
         with host_root("acrnkit-impl-") as base:
-            mats = {}
+            pool_ = HostPool(base)
             try:
-                for case, _ in jobs:
-                    if case.id not in mats:
-                        mats[case.id] = materialize(case.host, tmpdir_names(case.matchers),
-                                                    base)
+                mats = {case.id: pool_.get(case.host, tmpdir_names(case.matchers))
+                        for case, _ in jobs}
                 requests = [{"id": n, "release": rel,
                              "input": substitute(dict(case.input), mats[case.id].values)}
                             for n, (case, rel) in enumerate(jobs)]
@@ -414,8 +432,7 @@ class Run:
                     self.outcome.times[(cid, "implementation")] = elapsed
                     self.outcome.record(cid, "implementation", fails)
             finally:
-                for mat in mats.values():
-                    mat.close()
+                pool_.close()
 
     def _run_implementation(self, requests: list[dict[str, Any]]) -> dict[int, Any]:
         cmd = list(self.opts.implementation or ())
@@ -479,14 +496,14 @@ def _outcome_from_answer(answer: Any, values: Mapping[str, str]) -> BuildOutcome
         tuple(tuple(normalize_any(a, values)) for a in blk) if blk is not None else None)
 
 
-def _batch(cmd: Sequence[str], lines: Sequence[str], env: Mapping[str, str]) \
-        -> dict[int, Any]:
+def _batch(cmd: Sequence[str], lines: Sequence[str], env: Mapping[str, str],
+           cwd: str | None = None) -> dict[int, Any]:
     """Run one batch process: write ``lines`` (a writer thread, so pipes never dead-lock) and
     read one JSON answer per line, keyed by its ``id``."""
     try:
         proc = subprocess.Popen(list(cmd), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, encoding="utf-8",
-                                env=dict(env))
+                                env=dict(env), cwd=cwd)
     except OSError as err:
         raise UsageError(f"cannot start {shlex.join(cmd)}: {err}") from None
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
@@ -498,15 +515,13 @@ def _batch(cmd: Sequence[str], lines: Sequence[str], env: Mapping[str, str]) \
         except BrokenPipeError:
             pass
         finally:
-            try:
+            with suppress(BrokenPipeError):
                 stream.close()
-            except BrokenPipeError:
-                pass
 
     err_chunks: list[str] = []
     writer = threading.Thread(target=feed, args=(proc.stdin,), daemon=True)
-    reader = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()  # type: ignore[union-attr]
-                                                               ), daemon=True)
+    stderr = proc.stderr
+    reader = threading.Thread(target=lambda: err_chunks.append(stderr.read()), daemon=True)
     writer.start()
     reader.start()
     answers: dict[int, Any] = {}
@@ -603,11 +618,12 @@ def run(opts: Options, out: IO[str]) -> int:
         getattr(runner, column)()
     elapsed = time.perf_counter() - t0
     outcome = runner.outcome
-    for failure in outcome.failures[:opts.max_diffs]:
+    shown = merge_releases(outcome.failures)
+    for failure in shown[:opts.max_diffs]:
         print(failure.text(), file=out)
         print(file=out)
-    if len(outcome.failures) > opts.max_diffs:
-        print(f"... {len(outcome.failures) - opts.max_diffs} more failures "
+    if len(shown) > opts.max_diffs:
+        print(f"... {len(shown) - opts.max_diffs} more failures "
               "(--max-diffs, --junit-xml)", file=out)
     tags_of = {c.id: c.tags for c in cases}
     if not opts.quiet:
@@ -632,8 +648,9 @@ def _write_updates(runner: Run, all_cases: Sequence[Case], out: IO[str]) -> int:
     by_file: dict[str, list[Case]] = {}
     for case in all_cases:
         by_file.setdefault(case.source, []).append(runner.cases.get(case.id, case))
+    original = {c.id: c for c in all_cases}
     touched = {runner.cases[cid].source for cid in runner.order
-               if runner.cases[cid] is not next(c for c in all_cases if c.id == cid)}
+               if runner.cases[cid] is not original[cid]}
     for source in sorted(touched):
         write_file(Path(source), by_file[source])
     print(f"--update rewrote {len(runner.changes)} expected values in "
@@ -656,13 +673,7 @@ def main(argv: list[str]) -> int:
         return 2
 
 
-def iter_case_ids(case_dir: Path = DEFAULT_CASE_DIR) -> Iterator[str]:
-    for case in load_cases(case_dir):
-        yield case.id
-
-
-
-# --- the columns as functions (pytest, benchmarks) -------------------------------------------------
+# --- the columns as functions (pytest, benchmarks) ----------------------------------------------
 
 
 def default_options(**over: Any) -> Options:

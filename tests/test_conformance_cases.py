@@ -5,7 +5,6 @@ tests/test_conformance_runner.py."""
 from __future__ import annotations
 
 import pytest
-
 from acrnkit.conformance.fixture import Case
 from acrnkit.conformance.pytest_params import conformance_cases
 from acrnkit.conformance.runner import builder_failures, parser_failures

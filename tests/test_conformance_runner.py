@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from acrnkit.conformance import runner
 from acrnkit.conformance.fixture import (
     DEFAULT_CASE_DIR,
@@ -115,7 +114,7 @@ def test_mutated_expected_argv_fails_builder_and_parser(cases_copy: Path) -> Non
     edit_case(cases_copy, LAUNCH_ID, change)
     code, out = run("--case-dir", str(cases_copy), "-k", LAUNCH_ID)
     assert code == 1
-    assert f"FAIL builder {LAUNCH_ID} [3.2]: argv differs at position" in out
+    assert f"FAIL builder {LAUNCH_ID} [3.0 3.2 3.3]: argv differs at position" in out
     assert f"FAIL parser {LAUNCH_ID}" in out
     assert "=>" in out and "acrn-dm 3.2 on the actual argv: accepted" in out
 
@@ -205,7 +204,7 @@ def test_adapter_that_drops_a_device_fails(tmp_path: Path) -> None:
     assert code == 1
     assert "FAIL implementation kata/sandbox/default" in out
     assert "(missing)" in out
-    assert f"FAIL implementation {LAUNCH_ID} [3.2]" in out
+    assert f"FAIL implementation {LAUNCH_ID} [3.0 3.2 3.3]" in out
 
 
 def test_adapter_that_accepts_what_the_builder_refuses_fails(tmp_path: Path) -> None:
@@ -248,7 +247,7 @@ def test_update_with_nothing_to_do_passes(cases_copy: Path) -> None:
 
 
 def test_update_refuses_an_external_implementation() -> None:
-    code, out = run("--update", "--implementation", "true")
+    code, _out = run("--update", "--implementation", "true")
     assert code == 2
 
 
@@ -390,3 +389,18 @@ def test_batch_answers_like_fake_acrn_dm(argv: list[str]) -> None:
         "\n".join(t for s, t in answer["output"] if s == "stdout") == fake.stdout.rstrip("\n")
     assert "\n".join(t for s, t in answer["output"] if s == "stderr") == \
         fake.stderr.rstrip("\n")
+
+
+# --- the generator -------------------------------------------------------------------------------
+
+
+def test_generator_output_is_committed_and_deterministic(tmp_path: Path) -> None:
+    from acrnkit.conformance.generate import generate
+
+    texts, _report = generate(tmp_path, write=False, out=io.StringIO())
+    committed = {p.name for p in DEFAULT_CASE_DIR.glob("*.json")}
+    assert committed == set(texts)
+    stale = sorted(n for n, t in texts.items()
+                   if (DEFAULT_CASE_DIR / n).read_text(encoding="utf-8") != t)
+    assert not stale, ("the committed cases are not what the generator makes now; review and "
+                       f"run python -m acrnkit.conformance.generate ({', '.join(stale)})")

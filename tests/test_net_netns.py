@@ -21,7 +21,6 @@ from acrnkit.net import (
     TestNetwork,
     arping,
     capture,
-    list_netns,
     ping,
     privilege_problem,
     sweep_stale,
@@ -47,6 +46,15 @@ def root_links() -> set[str]:
 
 def netns_names() -> set[str]:
     return {line.split()[0] for line in ip_cmd("netns", "list").splitlines() if line.strip()}
+
+
+def dead(pid: int) -> bool:
+    """Gone, or a zombie waiting for its parent (it has left every namespace)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
 
 
 def assert_gone(net: TestNetwork, links_before: set[str]) -> None:
@@ -88,7 +96,8 @@ def test_network_is_isolated_link_local_and_cleaned_up() -> None:
             "1", "")
         # the tap exists only inside the namespace
         assert net.tap not in root_links()
-        assert "tun type tap" in net.ip("-d", "link", "show", "dev", net.tap)
+        details = net.ip("-d", "link", "show", "dev", net.tap)
+        assert "tun type tap" in details and "persist on" in details
     assert_gone(net, before)
 
 
@@ -107,14 +116,13 @@ def test_processes_inside_are_ended_even_orphans() -> None:
     with TestNetwork() as net:
         tracked = net.popen(["sleep", "300"])
         # an orphan that nobody tracks: setsid -f forks and the parent exits at once
-        net.run(["setsid", "-f", "sleep", "301"])
+        net.popen(["setsid", "-f", "sleep", "301"], stdout=subprocess.DEVNULL,
+                  stderr=subprocess.DEVNULL).wait(10)
         time.sleep(0.1)
         pids = netns_pids(net.name)
         assert tracked.pid in pids and len(pids) >= 2
     assert tracked.poll() is not None
-    for pid in pids:
-        stat = f"/proc/{pid}/stat"
-        assert not os.path.exists(stat) or open(stat).read().split()[2] == "Z"
+    assert all(dead(pid) for pid in pids)
 
 
 @needs_net
@@ -140,7 +148,7 @@ def test_given_tap_name_mac_and_address() -> None:
 def test_non_persistent_tap_lives_with_its_fd() -> None:
     with TestNetwork(persist=False) as net:
         assert net.tap_fd is not None
-        assert "persist" not in net.ip("-d", "link", "show", "dev", net.tap).split("tun type")[1]
+        assert "persist off" in net.ip("-d", "link", "show", "dev", net.tap)
         fd = net.take_tap_fd()
         assert net.tap in net.links()
         os.close(fd)
@@ -192,16 +200,17 @@ def test_run_takes_argv_lists_only(net: TestNetwork) -> None:
 _CHILD = textwrap.dedent("""
     import sys, time
     from acrnkit.net import TestNetwork
-    net = TestNetwork().start() if sys.argv[1] == "bare" else None
-    if net is None:
-        ctx = TestNetwork()
-        net = ctx.__enter__()
-    net.popen(["sleep", "300"])
-    print(net.name, flush=True)
-    if sys.argv[1] == "with":
-        with ctx:
+
+    if sys.argv[1] == "bare":  # no context manager: only the hooks can clean up
+        net = TestNetwork().start()
+        net.popen(["sleep", "300"])
+        print(net.name, flush=True)
+        time.sleep(300)
+    else:
+        with TestNetwork() as net:
+            net.popen(["sleep", "300"])
+            print(net.name, flush=True)
             time.sleep(300)
-    time.sleep(300)
 """)
 
 
@@ -211,6 +220,9 @@ def _child(mode: str) -> tuple[subprocess.Popen[str], str]:
     assert proc.stdout is not None
     name = proc.stdout.readline().strip()
     assert name.startswith("acrnkit-"), name
+    deadline = time.monotonic() + 10
+    while not netns_pids(name) and time.monotonic() < deadline:
+        time.sleep(0.02)
     return proc, name
 
 
@@ -224,8 +236,7 @@ def test_interrupted_process_cleans_up(sig: signal.Signals, mode: str) -> None:
     proc.send_signal(sig)
     proc.wait(timeout=20)
     assert name not in netns_names()
-    for pid in inside:
-        assert not os.path.exists(f"/proc/{pid}/ns")
+    assert all(dead(pid) for pid in inside)
 
 
 @needs_net
@@ -239,8 +250,7 @@ def test_sweep_deletes_namespaces_of_dead_processes() -> None:
         assert name not in netns_names()  # swept when a network was created
         assert live.name in netns_names()
         assert sweep_stale() == []  # a live owner's namespace is never swept
-    for pid in inside:
-        assert not os.path.exists(f"/proc/{pid}/ns")
+    assert all(dead(pid) for pid in inside)
 
 
 # -- rules that need no privileges ------------------------------------------------------------
@@ -345,9 +355,9 @@ def _frames() -> dict[str, bytes]:
                          / ARP(op=2, hwsrc=guest, psrc="169.254.1.2", hwdst=host,
                                pdst="169.254.1.1")),
         "echo": bytes(Ether(src=host, dst=guest) / IP(src="169.254.1.1", dst="169.254.1.2")
-                      / ICMP(type=8, id=1, seq=1) / b"x" * 56),
+                      / ICMP(type=8, id=1, seq=1) / (b"x" * 56)),
         "reply": bytes(Ether(src=guest, dst=host) / IP(src="169.254.1.2", dst="169.254.1.1")
-                       / ICMP(type=0, id=1, seq=1) / b"x" * 56),
+                       / ICMP(type=0, id=1, seq=1) / (b"x" * 56)),
         "udp": bytes(Ether(src=host, dst=guest) / IP(src="169.254.1.1", dst="169.254.1.2")
                      / UDP(sport=5000, dport=53) / b"q"),
     }

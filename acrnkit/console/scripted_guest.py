@@ -226,6 +226,7 @@ class Guest:
             if not user.strip():
                 self.login_prompt()
                 continue
+            time.sleep(self.args.login_delay)
             if self.args.password is not None:
                 self.con.say("Password: ")
                 if self.con.readline(echo=False) != self.args.password:
@@ -395,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--silent", action="store_true")
     parser.add_argument("--password")
     parser.add_argument("--autologin", action="store_true", help="no getty: straight to `# `")
+    parser.add_argument("--login-delay", type=float, default=0.0,
+                        help="seconds between the user name and the next prompt")
     parser.add_argument("--hostname", default="guest")
     parser.add_argument("--release", default="5.15.0-acrn")
     parser.add_argument("--cmdline", default="console=ttyS0 root=/dev/vda rw")

@@ -734,7 +734,7 @@ class ConsoleSession:
         try:
             if isinstance(self.backend, SpawnBackend):
                 self._terminate(cast(_SpawnChild, self._child))
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, _pexpect().ExceptionPexpect):
                 self._child.close()
         finally:
             self._log.close()

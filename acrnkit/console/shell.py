@@ -334,9 +334,14 @@ class Shell:
         logins = 0
         synced = False
         sync_sent_at: float | None = None
+        # After answering a prompt, a newline nudge would be read as the next answer (an empty
+        # password): nudge again only after a long silence, until the next prompt shows.
+        patient = max(10.0, 5 * self.await_login_timeout)
+        idle = self.await_login_timeout
         if self._at_login_prompt:
             self.session.sendline(self.username)
             logins = 1
+            idle = patient
         elif self._at_shell_prompt:
             self.session.sendline(sync_line)
             sync_sent_at = time.monotonic()
@@ -344,10 +349,11 @@ class Shell:
         what = repr(self.prompt)
         while True:
             hit = self._wait(wants, stage="login", what=what, timeout=limit, started=started,
-                             idle=self.await_login_timeout)
+                             idle=idle)
             if hit is None:
                 self._nudge()
                 continue
+            idle = self.await_login_timeout
             if hit.name in ("login", "password", "shell"):
                 self._booted = True
             if hit.name == "login":
@@ -358,12 +364,14 @@ class Shell:
                         f"{self.username!r} does not succeed", started)
                 synced, sync_sent_at = False, None
                 self.session.sendline(self.username)
+                idle = patient
             elif hit.name == "password":
                 if self.password is None:
                     raise self._error(
                         ConsoleError, f"password prompt for {self.username!r} but no password "
                         "was given", started)
                 self.session.sendline(self.password)
+                idle = patient
             elif hit.name == "incorrect":
                 raise self._error(ConsoleError, f"login incorrect for {self.username!r}", started)
             elif hit.name == "sync":
@@ -634,7 +642,8 @@ class Shell:
                 raise self._error(
                     ConsoleTimeoutError,
                     f"{stage} timeout after {_fmt_seconds(timeout)} s "
-                    f"(measured {now - started:.2f} s) waiting for {what}", started)
+                    f"(measured {now - started:.2f} s) waiting for {what}", started,
+                    now - started)
             if idle is not None:
                 idle_at = max(idle_from, self._last_data) + idle
                 if now >= idle_at:
@@ -647,10 +656,11 @@ class Shell:
             try:
                 chunk = self.session.read(max(0.0, wake - now))
             except ConsoleClosedError:
-                return self._at_eof(wants, stage=stage, what=what, started=started,
-                                    eof_ok=eof_ok, watch=watch)
+                break
             if chunk:
                 self._feed(chunk)
+        return self._at_eof(wants, stage=stage, what=what, started=started, eof_ok=eof_ok,
+                            watch=watch)
 
     def _at_eof(
         self, wants: Sequence[_Want], *, stage: Stage, what: str, started: float, eof_ok: bool,
@@ -671,14 +681,19 @@ class Shell:
         raise self._error(
             ConsoleClosedError,
             f"console closed (end of file) during {stage} after {elapsed:.2f} s waiting for "
-            f"{what}", started)
+            f"{what}", started, elapsed)
 
     def _tail(self) -> str:
         return self.session.tail(self.tail_lines)
 
-    def _error(self, cls: type[ConsoleError], message: str, started: float) -> ConsoleError:
-        return cls(message, tail=self._tail(), log_path=self.log_path,
-                   elapsed=time.monotonic() - started)
+    def _error(
+        self, cls: type[ConsoleError], message: str, started: float,
+        elapsed: float | None = None,
+    ) -> ConsoleError:
+        """``cls`` with the tail and log path; ``elapsed`` is the one the message shows."""
+        if elapsed is None:
+            elapsed = time.monotonic() - started
+        return cls(message, tail=self._tail(), log_path=self.log_path, elapsed=elapsed)
 
     def _failure_error(self, failure: _Failure, stage: Stage, started: float) -> ConsoleError:
         elapsed = time.monotonic() - started
@@ -686,8 +701,8 @@ class Shell:
             return self._error(
                 UnexpectedRebootError,
                 f"unexpected reboot during {stage} after {elapsed:.2f} s: {failure.line}",
-                started)
+                started, elapsed)
         word = "panic" if failure.kind == "panic" else "oops"
         return self._error(
             KernelPanicError, f"kernel {word} during {stage} after {elapsed:.2f} s: {failure.line}",
-            started)
+            started, elapsed)

@@ -72,13 +72,13 @@ def candidate(package: str) -> tuple[str, str | None] | None:
     sha = re.search(r"^SHA256: ([0-9a-f]{64})", done.stdout, re.M)
     if version is None:
         return None
-    return version.group(1), sha.group(1) if sha else None
+    return str(version.group(1)), str(sha.group(1)) if sha else None
 
 
 def resolve_kernel_package(log: Log) -> str:
     """The concrete ``linux-image-<abi>-amd64`` package the metapackage currently points at."""
     done = _run(["apt-cache", "depends", KERNEL_METAPACKAGE])
-    names = re.findall(r"Depends: (\S+)", done.stdout)
+    names: list[str] = re.findall(r"Depends: (\S+)", done.stdout)
     for name in names:
         if _KERNEL_PACKAGE.match(name):
             return name

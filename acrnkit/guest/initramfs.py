@@ -116,10 +116,12 @@ EOF
             [ -n "$dev" ] || dev=$(first_nic)
             if [ -z "$dev" ] || [ ! -e "/sys/class/net/$dev" ]; then
                 say "ip=: no network device ${dev:-found}"
-            elif [ -z "$cip" ] || [ "$auto" = dhcp ] || [ "$auto" = on ] || [ "$auto" = any ]; then
+            elif [ -z "$cip" ] || [ "$auto" = dhcp ] || [ "$auto" = on ] \
+                    || [ "$auto" = any ]; then
                 dhcp "$dev" "$hn"
             else
-                ifconfig "$dev" "$cip" ${mask:+netmask "$mask"} up || say "ip=: cannot set $cip on $dev"
+                ifconfig "$dev" "$cip" ${mask:+netmask "$mask"} up \
+                    || say "ip=: cannot set $cip on $dev"
                 [ -n "$gw" ] && route add default gw "$gw" "$dev"
                 : > /etc/resolv.conf
                 for d in $dns0 $dns1; do echo "nameserver $d" >> /etc/resolv.conf; done
@@ -134,13 +136,15 @@ find_root() {
     case "$1" in
         UUID=*|LABEL=*) findfs "$1" 2>/dev/null ;;
         /dev/*) [ -b "$1" ] && echo "$1" ;;
-        *:*) [ -r "/sys/dev/block/$1/uevent" ] && sed -n 's/^DEVNAME=/\/dev\//p' "/sys/dev/block/$1/uevent" ;;
+        *:*) [ -r "/sys/dev/block/$1/uevent" ] \
+                 && sed -n 's/^DEVNAME=/\/dev\//p' "/sys/dev/block/$1/uevent" ;;
         *) [ -b "/dev/$1" ] && echo "/dev/$1" ;;
     esac
 }
 root_panic() {
     echo "<3>VFS: Cannot open root device \"$root\" or unknown-block(0,0): error -6" > /dev/kmsg
-    echo "<3>Please append a correct \"root=\" boot option; here are the available partitions:" > /dev/kmsg
+    echo "<3>Please append a correct \"root=\" boot option; here are the available" \
+        "partitions:" > /dev/kmsg
     tail -n +3 /proc/partitions | while read -r major minor blocks name; do
         echo "<3>$major:$minor $blocks $name" > /dev/kmsg
     done
@@ -160,7 +164,8 @@ if [ -n "$root" ]; then
     done
     [ -n "$dev" ] || root_panic
     target=${init:-/sbin/init}
-    if mount ${rootfstype:+-t "$rootfstype"} -o "$mode${rootflags:+,$rootflags}" "$dev" /newroot 2>/dev/null; then
+    if mount ${rootfstype:+-t "$rootfstype"} -o "$mode${rootflags:+,$rootflags}" "$dev" \
+            /newroot 2>/dev/null; then
         if [ -x "/newroot$target" ] || [ -L "/newroot$target" ]; then
             for m in /dev /proc /sys /run; do
                 [ -d "/newroot$m" ] && mount --move "$m" "/newroot$m"

@@ -194,15 +194,14 @@ def modules_dep(modules: Iterable[Module]) -> str:
     mods = list(modules)
     by_name = {m.name: m for m in mods}
     lines = []
+    def walk(name: str, deps: list[str]) -> list[str]:
+        for dep in by_name[name].depends:
+            if dep in by_name and by_name[dep].target not in deps:
+                deps.append(by_name[dep].target)
+                walk(dep, deps)
+        return deps
+
     for mod in mods:
-        deps: list[str] = []
-
-        def walk(name: str) -> None:
-            for dep in by_name[name].depends:
-                if dep in by_name and by_name[dep].target not in deps:
-                    deps.append(by_name[dep].target)
-                    walk(dep)
-
-        walk(mod.name)
+        deps = walk(mod.name, [])
         lines.append(f"{mod.target}: {' '.join(deps)}".rstrip())
     return "\n".join(lines) + "\n"

@@ -52,6 +52,8 @@ TUN_PATH = "/dev/net/tun"
 TUNSETIFF = 0x400454CA
 IFF_TAP = 0x0002
 IFF_NO_PI = 0x1000
+IFF_RUNNING = 0x40
+SIOCGIFFLAGS = 0x8913
 
 ETH_P_IP = b"\x08\x00"
 ETH_P_ARP = b"\x08\x06"
@@ -99,6 +101,28 @@ def open_tap(name: str) -> int | None:
         os.close(fd)
         return None
     return fd
+
+
+def link_running(name: str) -> bool:
+    """``IFF_RUNNING`` of ``name`` in this thread's namespace: the kernel has seen the carrier
+    and activated the queue, so frames the host sends on the tap are delivered. Non-blocking;
+    False when ``name`` does not exist."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            raw = fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, struct.pack("256s", name.encode()))
+    except OSError:
+        return False
+    return bool(struct.unpack_from("H", raw, 16)[0] & IFF_RUNNING)
+
+
+def wait_running(name: str, timeout: float = 3.0) -> bool:
+    """Poll :func:`link_running` for up to ``timeout`` s (blocking; not for event loops)."""
+    deadline = time.monotonic() + timeout
+    while not link_running(name):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.002)
+    return True
 
 
 # -- ip= on the kernel command line -----------------------------------------------------------
@@ -759,4 +783,4 @@ def _layers() -> Any:
 
 
 __all__ = ["EventLoop", "GuestNic", "IpParam", "NicCounters", "PingJob", "PingReply",
-           "open_tap", "parse_ip_param", "serve_in_thread"]
+           "link_running", "open_tap", "parse_ip_param", "serve_in_thread", "wait_running"]

@@ -556,15 +556,20 @@ class TestNetwork:
         fd, self.tap_fd = self.tap_fd, None
         return fd
 
-    def open_tap(self, name: str | None = None) -> int:
+    def open_tap(self, name: str | None = None, *, wait: bool = True) -> int:
         """Attach to the existing tap ``name`` (default :attr:`tap`) as acrn-dm does. Returns a
-        non-blocking fd that the caller owns; ``NetworkError`` when the tap does not exist."""
-        from acrnkit.net.guest_nic import open_tap
+        non-blocking fd that the caller owns; ``NetworkError`` when the tap does not exist.
+        ``wait``: return once the kernel reports the link running (carrier seen, queue
+        active), so the host's first frames are not dropped."""
+        from acrnkit.net.guest_nic import open_tap, wait_running
 
         ifname = name or self.tap
         fd = self.call(open_tap, ifname)
         if fd is None:
             raise NetworkError(f"tap {ifname}: does not exist in netns {self.name}")
+        if wait and not self.call(wait_running, ifname, 3.0):
+            os.close(fd)
+            raise NetworkError(f"tap {ifname}: no carrier 3 s after attaching (is it up?)")
         return fd
 
     def guest_nic(self, mac: str, address: str | IPv4Interface | None = None, *,
@@ -575,6 +580,10 @@ class TestNetwork:
 
         own = tap is None and self.tap_fd is not None
         fd = self.take_tap_fd() if own else self.open_tap(tap)
+        if own:
+            from acrnkit.net.guest_nic import wait_running
+
+            self.call(wait_running, self.tap, 3.0)
         try:
             nic = GuestNic(fd, mac, self.guest_address if address is None else address,
                            name=name)

@@ -27,8 +27,9 @@ What the real one does, step by step, and what the fake does instead:
 
 The real one builds each step as a 128-byte ``snprintf`` command line and gives up with
 ``ERROR: cmd is truncated`` when one does not fit. The fake applies the same limits, computed
-with the real paths (``/usr/share/acrn/conf/add``), so a script path longer than 57 bytes fails
-in the fake exactly as on a host; use a path relative to the working directory.
+with the real paths (``/usr/share/acrn/conf/add``), so a script path longer than 55 bytes (less
+with options) fails in the fake exactly as on a host; use a path relative to the working
+directory.
 """
 
 from __future__ import annotations
@@ -289,7 +290,10 @@ class _Add:
                 try:
                     # stdin is inherited, as popen() leaves it; background jobs of the script
                     # keep only the result file open, so this returns when bash does.
-                    subprocess.run(argv, stdout=result, stderr=result, check=False)
+                    subprocess.run(
+                        argv, stdout=result, stderr=result, check=False,
+                        env=self.ctl.child_env(),
+                    )
                 except OSError:
                     result.write(b"sh: 1: bash: not found\n")
             with open(result_path, "rb") as fh:

@@ -133,6 +133,14 @@ class Acrnctl:
 
     # -- shared helpers -------------------------------------------------------------------------
 
+    def child_env(self) -> dict[str, str]:
+        """The environment of the launch scripts: ours, with ACRNKIT_RUN_DIR made absolute (a
+        script that changes directory must still find the same run dir)."""
+        env = dict(os.environ)
+        if env.get("ACRNKIT_RUN_DIR"):
+            env["ACRNKIT_RUN_DIR"] = self.run_dir
+        return env
+
     def check_name(self, name: bytes) -> int:
         """``check_name`` (acrnctl.c): 0, or -1 after its message (none for help/nothing)."""
         first = name[:1]
@@ -200,7 +208,7 @@ class Acrnctl:
             try:
                 subprocess.Popen(
                     argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    start_new_session=True, close_fds=True,
+                    start_new_session=True, close_fds=True, env=self.child_env(),
                 )
             except OSError:
                 self.io.err("sh: 1: bash: not found\n")
@@ -211,7 +219,7 @@ class Acrnctl:
         import subprocess
 
         try:
-            child = subprocess.Popen(argv)
+            child = subprocess.Popen(argv, env=self.child_env())
         except OSError:
             self.io.err("sh: 1: bash: not found\n")
             return 127 << 8

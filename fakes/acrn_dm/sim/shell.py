@@ -250,19 +250,82 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+def split_list(line: str) -> list[str]:
+    """Split a command line at ``;`` outside quotes, as sh does for a simple list."""
+    parts: list[str] = []
+    current: list[str] = []
+    quote: str | None = None
+    escaped = False
+    for ch in line:
+        if escaped:
+            current.append(ch)
+            escaped = False
+        elif ch == "\\" and quote != "'":
+            current.append(ch)
+            escaped = True
+        elif quote is not None:
+            current.append(ch)
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            current.append(ch)
+            quote = ch
+        elif ch == ";":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return parts
+
+
+def _expand_status(text: str, status: int) -> str:
+    """``$?`` outside single quotes becomes the last status."""
+    out: list[str] = []
+    in_single = False
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "'" :
+            in_single = not in_single
+        if not in_single and text.startswith("$?", i):
+            out.append(str(status))
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
 def run_line(host: ShellHost, line: str) -> Reply:
-    """Run one command line (``$?`` and quotes are expanded like sh); sets ``host.status``."""
-    text = line.strip()
+    """Run one command line: ``;`` lists, ``eval``, quotes and ``$?`` (expanded when each
+    command runs, as sh does). Sets ``host.status``; stops at the first guest action."""
+    outputs: list[str] = []
+    last = Reply("", host.status)
+    for part in split_list(line):
+        reply = _run_simple(host, part)
+        if reply is None:
+            continue
+        outputs.append(reply.out)
+        last = reply
+        if reply.action is not None:
+            break
+    return Reply("".join(outputs), last.status, last.action)
+
+
+def _run_simple(host: ShellHost, text: str) -> Reply | None:
+    text = text.strip()
     if not text or text.startswith("#"):
-        return Reply("", host.status)
-    text = text.replace("$?", str(host.status))
+        return None
     try:
-        args = shlex.split(text)
+        args = shlex.split(_expand_status(text, host.status))
     except ValueError:
         reply = Reply("sh: syntax error: unterminated quoted string\n", 2)
     else:
         if not args:
-            return Reply("", host.status)
+            return None
+        if args[0] == "eval":
+            return run_line(host, " ".join(args[1:]))
         command = COMMANDS.get(args[0])
         reply = (command(host, args) if command is not None
                  else Reply(f"sh: {args[0]}: not found\n", 127))

@@ -1,0 +1,233 @@
+"""The plugin's fixtures: targets, isolated run dirs, VMs, records, bin dirs and goldens."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from acrnkit.pytestplugin.options import AcrnOptions
+from acrnkit.pytestplugin.targets import Target, make_target
+
+OPTIONS_KEY = pytest.StashKey[AcrnOptions]()
+TARGET_KEY = pytest.StashKey[Target]()
+#: the first boot failure per target in this session: (test nodeid, reason)
+BROKEN_KEY = pytest.StashKey[dict[str, tuple[str, str]]]()
+
+VM_FIXTURES = ("acrn_vm", "acrn_vm_factory")
+
+
+def session_target(config: pytest.Config) -> Target:
+    target = config.stash.get(TARGET_KEY, None)
+    if target is None:
+        opts = config.stash[OPTIONS_KEY]
+        target = make_target(opts.target, opts.version, opts.acrn_dm, opts.acrnctl)
+        config.stash[TARGET_KEY] = target
+    return target
+
+
+@pytest.fixture(scope="session")
+def acrn_options(pytestconfig: pytest.Config) -> AcrnOptions:
+    """The resolved ``--acrn-*`` options (flag, then environment, then ini)."""
+    return pytestconfig.stash[OPTIONS_KEY]
+
+
+@pytest.fixture(scope="session")
+def acrn_target(pytestconfig: pytest.Config) -> Target:
+    """The selected target; tests that need it skip with the reason when it is unavailable."""
+    target = session_target(pytestconfig)
+    if not target.available:
+        pytest.skip(f"acrn target {target.name} unavailable: {target.unavailable}")
+    return target
+
+
+@pytest.fixture
+def acrn_run_dir() -> Iterator[Path]:
+    """A run dir of this test's own (replaces /run/acrn for the fakes): xdist-safe.
+
+    Kept short because unix socket paths are limited to 107 bytes.
+    """
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="acrn-"))
+    yield path
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@dataclass
+class AcrnRecord:
+    """The invocations of the fake acrn-dm made during a test (``ACRNKIT_RECORD``)."""
+
+    path: Path
+
+    @property
+    def invocations(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+
+    def assert_launched_valid(self, version: str | None = None) -> dict[str, Any]:
+        """The last invocation, after checking it was accepted (for ``version`` if given)."""
+        calls = self.invocations
+        assert calls, "acrn-dm was never invoked"
+        last = calls[-1]
+        if version is not None:
+            assert last.get("version") == version, (
+                f"acrn-dm ran as ACRN {last.get('version')}, expected {version}")
+        assert last.get("verdict") == "accepted", (
+            f"acrn-dm {last.get('version')} rejected argv {last.get('argv')}: "
+            f"{last.get('message')} (exit {last.get('exit_status')})")
+        return last
+
+
+@pytest.fixture
+def acrn_record(acrn_run_dir: Path) -> AcrnRecord:
+    """What the fake acrn-dm recorded: ``acrn_record.invocations`` (argv, verdict, status)."""
+    return AcrnRecord(acrn_run_dir / "record.jsonl")
+
+
+def _fake_env(target: Target, run_dir: Path, record: AcrnRecord) -> dict[str, str]:
+    env = dict(target.env)
+    if target.name != "hw":
+        env["ACRNKIT_RUN_DIR"] = str(run_dir)
+        env["ACRNKIT_RECORD"] = str(record.path)
+    return env
+
+
+@pytest.fixture
+def acrn_bin_dir(acrn_target: Target, acrn_run_dir: Path, acrn_record: AcrnRecord,
+                 tmp_path: Path) -> Path:
+    """A directory holding ``acrn-dm`` and ``acrnctl``: the fakes (fast launchers bound to this
+    test's run dir and record) or, on ``hw``, links to the real ones. PATH is not changed."""
+    bindir = tmp_path / "acrn-bin"
+    bindir.mkdir()
+    if acrn_target.name == "hw":
+        for name, path in (("acrn-dm", acrn_target.acrn_dm), ("acrnctl", acrn_target.acrnctl)):
+            if path:
+                (bindir / name).symlink_to(path)
+        return bindir
+    from acrnkit.launch.bindir import make_bin_dir
+
+    make_bin_dir(bindir, env=_fake_env(acrn_target, acrn_run_dir, acrn_record))
+    return bindir
+
+
+@dataclass
+class VMFactory:
+    target: Target
+    options: AcrnOptions
+    run_dir: Path
+    record: AcrnRecord
+    request: pytest.FixtureRequest
+    vms: list[Any] = field(default_factory=list)
+
+    def __call__(self, config: Any, *, boot: bool = True, env: dict[str, str] | None = None,
+                 boot_timeout: float | None = None, **shell_options: Any) -> Any:
+        """Start a VM from an acrnkit ``VM``, a ``VMBuilder`` or a raw argv list."""
+        from acrnkit.argv.render import render
+        from acrnkit.builder import VMBuilder
+        from acrnkit.launch.vm import start_vm
+        from acrnkit.model.vm import VM
+
+        if isinstance(config, VMBuilder):
+            argv = config.argv()
+        elif isinstance(config, VM):
+            argv = render(config, self.options.version)
+        elif isinstance(config, Sequence) and not isinstance(config, str):
+            argv = [str(a) for a in config]
+        else:
+            raise TypeError("acrn_vm_factory takes a VM, a VMBuilder or an argv list")
+        assert self.target.acrn_dm is not None
+        log_dir = self.options.console_log or (self.run_dir / "logs")
+        merged_env = {**_fake_env(self.target, self.run_dir, self.record), **(env or {})}
+        started = time.monotonic()
+        # a boot failure that escapes the test marks the target broken (hooks.py)
+        vm = start_vm(argv, acrn_dm=self.target.acrn_dm, run_dir=self.run_dir,
+                      version=self.options.version, env=merged_env, log_dir=log_dir,
+                      boot=boot, boot_timeout=boot_timeout or self.options.boot_timeout,
+                      shell_options=shell_options)
+        self.vms.append(vm)
+        self.request.node.user_properties.append(
+            ("acrn_console_log", str(vm.log_path)))
+        self.request.node.user_properties.append(
+            ("acrn_boot_seconds", f"{time.monotonic() - started:.3f}"))
+        for key, path in _image_paths(argv):
+            self.request.node.user_properties.append((key, f"{path} sha256:{_sha256(path)}"))
+        return vm
+
+    def close(self) -> None:
+        for vm in reversed(self.vms):
+            vm.stop()
+        self.vms.clear()
+
+
+def _image_paths(argv: Sequence[str]) -> list[tuple[str, str]]:
+    out = []
+    for flag, key in (("-k", "acrn_kernel"), ("-r", "acrn_ramdisk")):
+        if flag in argv:
+            i = list(argv).index(flag)
+            if i + 1 < len(argv):
+                out.append((key, argv[i + 1]))
+    for i, arg in enumerate(argv):
+        if arg == "-s" and i + 1 < len(argv) and ",virtio-blk," in argv[i + 1]:
+            path = argv[i + 1].split(",virtio-blk,", 1)[1].split(",")[0]
+            if path != "nodisk":
+                out.append(("acrn_disk", path))
+    return out
+
+
+def _sha256(path: str) -> str:
+    import hashlib
+
+    try:
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()[:16]
+    except OSError:
+        return "unreadable"
+
+
+@pytest.fixture
+def acrn_vm_factory(acrn_target: Target, acrn_options: AcrnOptions, acrn_run_dir: Path,
+                    acrn_record: AcrnRecord, request: pytest.FixtureRequest,
+                    ) -> Iterator[VMFactory]:
+    """``acrn_vm_factory(vm_or_argv, boot=True)`` starts a VM on the selected target and
+    returns a handle (pid, shell, manager(), log_path). Teardown stops and reaps every VM."""
+    factory = VMFactory(acrn_target, acrn_options, acrn_run_dir, acrn_record, request)
+    try:
+        yield factory
+    finally:
+        factory.close()
+
+
+@pytest.fixture
+def acrn_vm_argv(acrn_options: AcrnOptions, acrn_run_dir: Path) -> list[str]:
+    """The argv ``acrn_vm`` boots. Override it in a conftest to boot your runtime's argv; the
+    default is a small VM with a console, a disk and a NIC, valid for the selected release."""
+    from acrnkit.launch.sample import sample_argv
+
+    return sample_argv(acrn_options.version, acrn_run_dir)
+
+
+@pytest.fixture
+def acrn_vm(acrn_vm_factory: VMFactory, acrn_vm_argv: list[str]) -> Any:
+    """A booted, logged-in VM of ``acrn_vm_argv`` on the selected target."""
+    return acrn_vm_factory(acrn_vm_argv)
+
+
+@pytest.fixture
+def acrn_golden(request: pytest.FixtureRequest, acrn_options: AcrnOptions) -> Callable[..., None]:
+    """``acrn_golden(argv, case_id)``: assert an argv against a named golden fixture, with the
+    conformance diff on failure; ``--acrn-update-goldens`` rewrites it and still fails."""
+    from acrnkit.pytestplugin.golden import GoldenChecker
+
+    return GoldenChecker(update=acrn_options.update_goldens, version=acrn_options.version)

@@ -1,0 +1,1 @@
+"""``acrn_golden``: an argv against a named golden fixture (placeholder replaced below)."""

@@ -5,6 +5,7 @@ Boot sequence inside the guest (all in ``/init``, a busybox ``sh`` script, PID 1
 1. mount ``/proc``, ``/sys``, ``/dev`` (devtmpfs), ``/dev/pts``, ``/dev/shm``, ``/run``;
 2. ``insmod`` the modules in dependency order (``/etc/acrnkit/modules.load``), skipping any the
    running kernel has built in; a kernel whose release differs from the modules' is reported;
+   busybox ``acpid`` turns the ACPI power button into an orderly ``poweroff``;
 3. the host name: the ``ip=`` host name field, else the SMBIOS product name when the
    manufacturer is ``acrnkit`` (the QEMU backend passes the acrn-dm VM name that way), else
    ``acrnkit``;
@@ -32,7 +33,7 @@ from acrnkit.guest.kmod import Module, modules_dep
 #: What ``/init`` loads (plus their dependencies). The vsock transport is optional.
 MODULES: tuple[str, ...] = (
     "virtio", "virtio_ring", "virtio_pci", "virtio_blk", "virtio_net", "virtio_console",
-    "virtio_rng", "ext4",
+    "virtio_rng", "ext4", "button", "evdev",
 )
 OPTIONAL_MODULES: tuple[str, ...] = ("vmw_vsock_virtio_transport",)
 
@@ -80,6 +81,11 @@ else
         [ -d "/sys/module/$name" ] && continue
         insmod "/lib/modules/$release/$path" 2>/dev/null || say "insmod $name failed"
     done < /etc/acrnkit/modules.load
+fi
+
+# the ACPI power button (QMP system_powerdown, acrnctl stop) powers off through init
+if [ -e /dev/input/event0 ]; then
+    acpid -l /run/acpid.log
 fi
 
 # 3. host name
@@ -202,6 +208,11 @@ fi
 exec /sbin/init
 """
 
+#: busybox acpid runs this on the power button (``/etc/acpi/PWRF/00000080``).
+POWER_BUTTON = r"""#!/bin/sh
+exec /sbin/poweroff
+"""
+
 #: Runs getty on a tty that may appear late (a virtio console port) or never (then it sleeps).
 GETTY_WAIT = r"""#!/bin/sh
 while [ ! -e "/dev/$1" ]; do sleep 1; done
@@ -254,6 +265,7 @@ def build_archive(busybox: bytes, applets: Sequence[str], kernel_release: str,
                             "/bin/busybox --install -s\n", 1)
     arc.file("init", init, 0o755)
     arc.file("sbin/acrnkit-getty-wait", GETTY_WAIT, 0o755)
+    arc.file("etc/acpi/PWRF/00000080", POWER_BUTTON, 0o755)
     arc.file("usr/share/udhcpc/default.script", UDHCPC_SCRIPT, 0o755)
     arc.file("etc/passwd", PASSWD)
     arc.file("etc/group", GROUP)

@@ -17,7 +17,8 @@ from acrnkit.model.devices.virtio_net import VirtioNet
 from acrnkit.releases.profile import get_release
 
 SAMPLE_MAC = "02:00:5e:10:00:01"
-SAMPLE_BOOTARGS = "console=ttyS0 root=/dev/vda rw ip=169.254.10.2::169.254.10.1:255.255.0.0::eth0:off"
+SAMPLE_BOOTARGS = ("console=ttyS0 root=/dev/vda rw "
+                   "ip=169.254.10.2::169.254.10.1:255.255.0.0::eth0:off")
 
 
 def sample_files(directory: str | os.PathLike[str]) -> tuple[Path, Path]:

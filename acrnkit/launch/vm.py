@@ -11,6 +11,7 @@ then SIGKILL, and the process is reaped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -153,10 +154,8 @@ class RunningVM:
 
 
 def _kill_group(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def start_vm(argv: Sequence[str], *, acrn_dm: str, run_dir: str | os.PathLike[str],

@@ -6,6 +6,7 @@
     acrnkit check [--acrn-version V] [--files] [--json] -- ARGV...
     acrnkit parse [--acrn-version V] -- ARGV...       argv -> acrnkit JSON form
     acrnkit conformance [...]                         golden fixtures (see --help)
+    acrnkit bin-dir [--acrn-version V] [--run-dir D] DIR   acrn-dm/acrnctl launchers for fakes
     acrnkit demo                                      the README's tour, on the fake acrn-dm
 
 Every user error is one line on stderr and exit status 2 (1 for "invalid argv" from check);
@@ -135,6 +136,17 @@ def _cmd_conformance(args: argparse.Namespace, rest: Sequence[str]) -> int:
     return int(conformance_main(list(rest)))
 
 
+def _cmd_bin_dir(args: argparse.Namespace) -> int:
+    from acrnkit.launch.bindir import make_bin_dir
+
+    env = {"ACRNKIT_ACRN_VERSION": args.acrn_version}
+    if args.run_dir:
+        env["ACRNKIT_RUN_DIR"] = args.run_dir
+    for name, path in make_bin_dir(args.dir, env).items():
+        print(f"{name}\t{path}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from acrnkit.demo import run_demo
 
@@ -170,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
     version_arg(p)
     p.add_argument("argv", nargs=argparse.REMAINDER)
 
+    p = sub.add_parser("bin-dir", help="write acrn-dm and acrnctl launchers for the fakes")
+    version_arg(p)
+    p.add_argument("dir", help="directory to write them to (never on PATH by default)")
+    p.add_argument("--run-dir", help="default ACRNKIT_RUN_DIR baked into the launchers")
+
     p = sub.add_parser("conformance", help="check golden fixtures", add_help=False)
     p = sub.add_parser("demo", help="build, validate, boot and stop a VM on the fake acrn-dm")
     version_arg(p)
@@ -183,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_conformance(argparse.Namespace(), args_in[1:])
         args = build_parser().parse_args(args_in)
         handler = {"build": _cmd_build, "check": _cmd_check, "parse": _cmd_parse,
-                   "demo": _cmd_demo}[args.command]
+                   "demo": _cmd_demo, "bin-dir": _cmd_bin_dir}[args.command]
         return handler(args)
     except AcrnkitError as err:
         print(f"acrnkit: {err}", file=sys.stderr)

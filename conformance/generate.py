@@ -1206,7 +1206,7 @@ def sandbox_specs() -> list[Spec]:
     shapes: list[tuple[str, str, tuple[str, ...], Payload, tuple[tuple[str, int], ...] | None,
                        Mapping[str, Claim]]] = [
         ("minimal", "no vsock, no network", _q(27), sandbox(), None, _kclaims(True)),
-        ("default", "vsock CID 3 and one veth endpoint (macvtap model)", _q(27, 34),
+        ("default", "vsock CID 3 and one veth endpoint (macvtap model)", _q(20, 27, 34),
          sandbox(vsock=v3, endpoints=[veth("tap0_kata", "02:42:ac:11:00:02")]), None,
          _kclaims(True)),
         ("veth-tcfilter", "a veth endpoint in the tcfilter model", _q(34),
@@ -1224,7 +1224,7 @@ def sandbox_specs() -> list[Spec]:
          sandbox(vsock=v3, endpoints=[veth("tap0_kata", "")]), None, {}),
         ("no-vsock-nic-13", "without the vsock the first NIC takes slot 13", _q(1, 27),
          sandbox(endpoints=[veth("tap0_kata", "02:42:ac:11:00:02")]), None, {}),
-        ("debug", "Debug: the debug kernel parameters", _q(31),
+        ("debug", "Debug: the debug kernel parameters", _q(20, 31),
          sandbox(vsock=v3, debug=True), None, {}),
         ("user-params", "user parameters come last, duplicates kept", _q(31),
          sandbox(vsock=v3, params=[("console", "hvc1"), ("panic", "1"), ("quiet", ""),

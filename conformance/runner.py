@@ -550,7 +550,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="directory of case files (default: the installed fixtures)")
     p.add_argument("-k", dest="patterns", action="append", default=[], metavar="SUBSTR",
                    help="only cases whose id contains SUBSTR (repeatable)")
-    p.add_argument("--tag", dest="tags", action="append", default=[],
+    p.add_argument("--tag", dest="tags", action="append", default=[], metavar="TAG",
                    help="only cases with this tag (repeatable)")
     p.add_argument("--release", dest="releases", action="append", default=[], choices=VERSIONS,
                    help="only these releases (repeatable)")

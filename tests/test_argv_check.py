@@ -178,7 +178,8 @@ def test_pm_notify_channel(version: str, value: str, status: int | None) -> None
 
 
 @pytest.mark.parametrize(("version", "value", "ok"), [
-    ("2.7", "1,3,4-6", True), ("2.7", "1-0", False), ("3.2", "4-6", False), ("3.2", "1,3", True)])
+    ("2.7", "1,3,4-6", True), ("2.7", "1-0", False), ("3.2", "4-6", True), ("3.2", "1,3", True),
+    ("2.7", "0-", False), ("2.7", "x", True)])
 def test_cpu_affinity_grammar(version: str, value: str, ok: bool) -> None:
     result = check(["-s", "0:0,hostbridge", "-k", "/k", "--cpu_affinity", value, "vm"], version)
     assert result.ok is ok

@@ -504,3 +504,29 @@ def test_assert_guest_mac_reports_a_mismatch(net: TestNetwork) -> None:
                                 netns=net) == GUEST_MAC
     with pytest.raises(AssertionError, match="no ARP answer"):
         assert_guest_mac(argv, 14, netns=net, timeout=0.3)
+
+
+def test_close_ends_pings_silently_and_cancel_reports(
+        wire: tuple[GuestNic, socket.socket]) -> None:
+    nic, _host = wire
+    done: list[PingStats] = []
+    job = nic.ping(HOST_IP, count=5, timeout=5.0, on_done=done.append)
+    nic.cancel(job)
+    assert job.done and done == [PingStats(1, 0, (), 0)]
+    late = nic.ping(HOST_IP, count=5, timeout=5.0, on_done=done.append)
+    nic.close()
+    assert late.done and len(done) == 1
+
+
+def test_a_late_loop_does_not_burst(wire: tuple[GuestNic, socket.socket]) -> None:
+    nic, host = wire
+    host.send(bytes(Ether(src=HOST_MAC, dst=GUEST_MAC)
+                    / ARP(op=2, hwsrc=HOST_MAC, psrc=HOST_IP, hwdst=GUEST_MAC, pdst=GUEST_IP)))
+    job = nic.ping(HOST_IP, count=10, timeout=60.0, interval=1.0)
+    nic.handle_readable()  # learns the host's MAC (a reply to the ARP request it sent)
+    nic.poll(job.started + 5.5)  # five intervals late: one request, not five
+    assert job.sent == 2
+    nic.poll(job.started + 6.4)
+    assert job.sent == 2
+    nic.poll(job.started + 6.5)
+    assert job.sent == 3

@@ -24,7 +24,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from acrnkit.fakes.acrn_dm.qemu.accel import (
     PROBE_OK,
     choose_accel,
@@ -34,6 +33,7 @@ from acrnkit.fakes.acrn_dm.qemu.accel import (
 )
 from acrnkit.fakes.acrn_dm.qemu.backend import POWEROFF, RUNNING, SUSPEND, QemuVm
 from acrnkit.fakes.acrn_dm.qemu.settings import QemuSettings
+
 from acrnkit.launch.mngr import ManagerClient, MngrMessage, find_sockets
 from acrnkit.releases.manager import manager_profile
 from acrnkit.releases.profile import get_release
@@ -54,6 +54,16 @@ fd = None
 for i, a in enumerate(args):
     if a == "-chardev" and args[i + 1].startswith("socket,id=qmp,fd="):
         fd = int(args[i + 1].split("fd=")[1].split(",")[0])
+keep = []
+for i, a in enumerate(args):
+    if a == "-chardev" and ",server=on" in args[i + 1] and ",path=" in args[i + 1]:
+        path = args[i + 1].split(",path=")[1].split(",")[0]
+        srv = socket.socket(socket.AF_UNIX)
+        srv.bind(path)
+        keep.append(srv)
+    if a == "-object" and "mem-path=" in args[i + 1]:
+        path = args[i + 1].split("mem-path=")[1].split(",")[0]
+        open(path, "ab").close()
 sock = socket.socket(fileno=fd)
 f = sock.makefile("rwb", buffering=0)
 def send(obj):
@@ -281,6 +291,30 @@ def test_pty_port_reported_like_acrn_dm(tmp_path: Path, fake_qemu: Path, dms: li
     assert dm.wait() == 0
 
 
+def test_files_qemu_made_are_removed(tmp_path: Path, fake_qemu: Path, dms: list[Dm]) -> None:
+    shm_new = f"acrnkit-test-{os.getpid()}-new"
+    shm_old = f"acrnkit-test-{os.getpid()}-old"
+    Path("/dev/shm", shm_old).write_bytes(b"another VM's region")
+    sock = tmp_path / "console.sock"
+    argv = _argv(tmp_path, "-s", f"5,virtio-console,@socket:c={sock}",
+                 "-s", f"6,ivshmem,dm:/{shm_new},2", "-s", f"7,ivshmem,dm:/{shm_old},2")
+    try:
+        dm = Dm(tmp_path, argv, _env(tmp_path, ACRNKIT_DM_QEMU=str(fake_qemu)))
+        dms.append(dm)
+        dm.wait_for("fake-qemu up")
+        assert sock.is_socket() and Path("/dev/shm", shm_new).exists()
+        dm.proc.send_signal(signal.SIGINT)
+        assert dm.wait() == 0
+        assert not sock.exists()
+        assert not Path("/dev/shm", shm_new).exists()
+        assert Path("/dev/shm", shm_old).exists(), "a region that existed before stays"
+        _assert_clean(tmp_path)
+    finally:
+        for name in (shm_new, shm_old):
+            with contextlib.suppress(FileNotFoundError):
+                Path("/dev/shm", name).unlink()
+
+
 def test_missing_qemu_is_a_clear_error(tmp_path: Path) -> None:
     env = _env(tmp_path, ACRNKIT_DM_QEMU=str(tmp_path / "nowhere" / "qemu"))
     done = subprocess.run([*ENTRY, *_argv(tmp_path)], env=env, capture_output=True, text=True,
@@ -421,6 +455,7 @@ def test_probe_verdicts_with_stand_in_qemu(tmp_path: Path) -> None:
 # --- real guests ---------------------------------------------------------------------------------
 
 QEMU = shutil.which("qemu-system-x86_64")
+GUEST_IP = "ip=10.0.2.15::10.0.2.1:255.255.255.0::eth0:off"
 
 
 def _guest() -> object:
@@ -458,8 +493,9 @@ def test_probe_accel_decides() -> None:
 @pytest.mark.skipif(QEMU is None, reason="qemu-system-x86_64 not installed")
 def test_qemu_accepts_a_rich_translation(tmp_path: Path) -> None:
     """Every device mapping is an argv QEMU 7.2+ accepts (started paused, then quit)."""
-    from acrnkit.argv.parse import parse
     from acrnkit.fakes.acrn_dm.qemu.translate import TranslateOptions, translate
+
+    from acrnkit.argv.parse import parse
 
     assert QEMU is not None
     for name in ("a.img", "b.img"):
@@ -579,7 +615,7 @@ def test_boot_login_cmdline_disk_and_stop(tmp_path: Path, guests: list[Guest]) -
     disk = tmp_path / "data.img"
     content = b"acrnkit known content 0123456789\n"
     disk.write_bytes(content + bytes(4096 - len(content)))
-    bootargs = "console=ttyS0 quiet ip=10.0.2.15::10.0.2.1:255.255.255.0::eth0:off"
+    bootargs = f"console=ttyS0 quiet {GUEST_IP}"
     guest = Guest(tmp_path, bootargs, "-s", "3,virtio-blk," + str(disk) + ",ro",
                   "-s", "7,virtio-rnd")
     guests.append(guest)
@@ -671,6 +707,32 @@ def test_bad_root_panics_the_kernel(tmp_path: Path, guests: list[Guest]) -> None
     assert find_sockets(guest.run) == []
 
 
+#: One ICMP echo with a raw socket (root; no ping binary needed on the host).
+PING = textwrap.dedent("""
+    import os, socket, struct, sys, time
+    def csum(b):
+        b += b"\\0" * (len(b) % 2)
+        s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+        s = (s >> 16) + (s & 0xFFFF)
+        return ~(s + (s >> 16)) & 0xFFFF
+    ident = os.getpid() & 0xFFFF
+    body = b"acrnkit"
+    head = struct.pack("!BBHHH", 8, 0, 0, ident, 1)
+    packet = struct.pack("!BBHHH", 8, 0, csum(head + body), ident, 1) + body
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.settimeout(5)
+    s.sendto(packet, (sys.argv[1], 0))
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        data, addr = s.recvfrom(2048)
+        icmp = data[(data[0] & 0xF) * 4:]
+        if addr[0] == sys.argv[1] and icmp[0] == 0 and struct.unpack("!H", icmp[4:6])[0] == ident:
+            print("reply from", addr[0])
+            sys.exit(0)
+    sys.exit(1)
+""")
+
+
 def _can_netns() -> str | None:
     if os.geteuid() != 0:
         return "needs root for a network namespace and a tap"
@@ -689,10 +751,11 @@ def test_nic_mac_and_ping_in_a_netns(tmp_path: Path, guests: list[Guest]) -> Non
     subprocess.run(["ip", "netns", "add", ns], check=True)
     try:
         mac = "00:16:3e:12:34:56"
-        guest = Guest(tmp_path, "console=ttyS0 quiet ip=10.0.2.15::10.0.2.1:255.255.255.0::eth0:off",
-                      "-s", f"4,virtio-net,tap=tap_{os.getpid() % 100000},mac={mac}", ns=ns)
-        guests.append(guest)
         tap = f"tap_{os.getpid() % 100000}"
+        guest = Guest(tmp_path, f"console=ttyS0 quiet {GUEST_IP}",
+                      "-s", f"4,virtio-net,tap={tap},mac={mac}",
+                      "-s", f"5,virtio-net,tap={tap}b", ns=ns)
+        guests.append(guest)
         deadline = time.monotonic() + 60
         while subprocess.run(["ip", "-n", ns, "link", "show", tap], capture_output=True,
                              check=False).returncode != 0:
@@ -702,9 +765,14 @@ def test_nic_mac_and_ping_in_a_netns(tmp_path: Path, guests: list[Guest]) -> Non
         subprocess.run(["ip", "-n", ns, "link", "set", tap, "up"], check=True)
         guest.login()
         assert guest.sh("cat /sys/class/net/eth0/address") == mac
-        ping = subprocess.run(["ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "5",
+        from acrnkit.model.devices.virtio_net import default_mac
+
+        assert guest.sh("cat /sys/class/net/eth1/address") == default_mac(
+            5, 0, None, get_release("3.3")), "no mac=: acrn-dm's default MAC"
+        ping = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", PING,
                                "10.0.2.15"], capture_output=True, text=True, check=False)
         assert ping.returncode == 0, ping.stdout + ping.stderr
+        assert "1 packets transmitted, 1 packets received" in guest.sh("ping -c 1 -W 5 10.0.2.1")
         guest.console.kill(signal.SIGINT)
         guest.console.expect(__import__("pexpect").EOF, timeout=30)
     finally:

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import pytest
-
-from acrnkit.argv.parse import parse
 from acrnkit.fakes.acrn_dm.qemu.settings import QemuSettings, backend_from_env
 from acrnkit.fakes.acrn_dm.qemu.translate import (
     QemuCommand,
@@ -19,6 +17,8 @@ from acrnkit.fakes.acrn_dm.qemu.translate import (
     esc,
     translate,
 )
+
+from acrnkit.argv.parse import parse
 from acrnkit.model.devices.base import FileRef
 from acrnkit.model.slots import Bdf
 from acrnkit.model.values import MemSize
@@ -124,10 +124,12 @@ def test_virtio_blk_iothread_is_a_note() -> None:
     assert any("iothread" in n for n in cmd.notes)
 
 
-def test_virtio_blk_nodisk_refused() -> None:
-    with pytest.raises(TranslationError) as err:
-        run(base("-s", "3,virtio-blk,nodisk"))
-    assert "nodisk" in str(err.value) and "-s 3,virtio-blk,nodisk" in str(err.value)
+def test_virtio_blk_nodisk_is_an_empty_disk() -> None:
+    cmd = run(base("-s", "3,virtio-blk,nodisk"))
+    assert list(cmd.argv)[len(boot()):] == [
+        "-drive", "if=none,id=disk3_0,driver=null-co,size=0,read-zeroes=on",
+        "-device", "virtio-blk-pci,drive=disk3_0,addr=0x3"]
+    assert any("BLKRESCAN" in n for n in cmd.notes)
 
 
 def test_virtio_net_tap_and_mac() -> None:
@@ -219,6 +221,7 @@ def test_virtio_console_ports() -> None:
         ("vtcon5_0_2", "file", "/tmp/c.log"), ("vtcon5_0_3", "socket", "/tmp/s.sock"),
         ("vtcon5_0_4", "socket", "/tmp/c.sock")]
     assert cmd.chardevs[1].serves == "virtio-console 5:0 port pty_port"
+    assert cmd.owned_paths == ("/tmp/s.sock",)
 
 
 def test_virtio_console_tty() -> None:
@@ -253,6 +256,7 @@ def test_ivshmem_dm_and_hv() -> None:
         "-object", "memory-backend-file,id=shm10_0,share=on,mem-path=/dev/shm/shm_region_0,"
                    "size=2M",
         "-device", "ivshmem-plain,memdev=shm10_0,addr=0xa"]
+    assert run(vm).owned_paths == ("/dev/shm/shm_region_0",)
     with pytest.raises(TranslationError, match="hv:/"):
         run(base("-s", "10,ivshmem,hv:/shm_region_0,2"))
 
@@ -282,12 +286,14 @@ def test_passthru_refused_with_clear_message() -> None:
 
 
 def test_all_problems_reported_at_once() -> None:
-    vm = base("-s", "6,passthru,0/2/0", "-s", "7,virtio-blk,nodisk", "--lapic_pt", "--rtvm")
+    vm = base("-s", "6,passthru,0/2/0", "-s", "7,virtio-gpu,geometry=800x600", "--lapic_pt",
+              "--rtvm")
     with pytest.raises(TranslationError) as err:
         run(vm)
     whats = [p.what for p in err.value.problems]
     assert "--lapic_pt" in whats and "--rtvm" in whats
-    assert "-s 6,passthru,0/2/0" in whats and "-s 7,virtio-blk,nodisk" in whats
+    assert "-s 6,passthru,0/2/0" in whats
+    assert any(w.startswith("-s 7,virtio-gpu") for w in whats)
 
 
 def test_skip_policy_leaves_them_out_and_lists_them() -> None:

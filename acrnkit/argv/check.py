@@ -454,6 +454,19 @@ def _h_cpu_affinity(st: _State, opt: Opt) -> None:
         st.diags.pop()
         st.errx(opt.value_index, opt.spelled, opt.value, f"invalid pcpu param {opt.value}")
         st.broken = True
+        return
+    affinity = st.values["cpu_affinity"]
+    seen: set[int] = set()
+    for cpu in affinity.ids:
+        if cpu in seen:  # add_one_pcpu(): reported, not fatal
+            st.note(opt.value_index, opt.spelled, opt.value,
+                    f"add_one_pcpu: pcpu_id {cpu} has been allocated to this VM.",
+                    severity="warning")
+        seen.add(cpu)
+    if affinity.raw is not None:
+        st.diags.append(Diagnostic(
+            "warning", opt.value_index, opt.spelled, opt.value,
+            f"acrn-dm {st.release} reads this as {affinity.render_canonical() or 'no CPU'}"))
 
 
 def _h_ovmf(st: _State, opt: Opt) -> None:
@@ -769,8 +782,10 @@ def _init_devices(st: _State) -> list[_Built]:
                                        "checked"))
             st.broken = True
             continue
-        device, err, warnings, problems = _parse_device(emul, config, rel.version, bdf.slot,
-                                                        bdf.func)
+        device, err, warnings, problems, said = _parse_device(emul, config, rel.version,
+                                                              bdf.slot, bdf.func)
+        for fld, line in said:
+            st.note(idx, fld, config, line.text, line.stream, severity="warning")
         if err is not None:
             _init_fail(st, idx, emul, config, list(err.lines),
                        f"{err.field}={err.value!r}: " + (str(err) if err.lines else
@@ -778,7 +793,8 @@ def _init_devices(st: _State) -> list[_Built]:
             st.broken = True
             continue
         for fld, line in warnings:
-            st.diags.append(Diagnostic("warning", idx, fld, config, line.text))
+            if (fld, line) not in said:  # said lines became notes above
+                st.diags.append(Diagnostic("warning", idx, fld, config, line.text))
         # stdio may back only one device: LPC COM ports open at the lpc slot's init.
         wants_stdio = False
         if emul == "lpc":
@@ -814,7 +830,7 @@ def _init_devices(st: _State) -> list[_Built]:
 @lru_cache(maxsize=4096)
 def _parse_device(emul: str, config: str | None, version: str, slot: int, func: int,
                   ) -> tuple[Any, DeviceInitError | None, tuple[tuple[str, Line], ...],
-                             tuple[tuple[str, object, str], ...]]:
+                             tuple[tuple[str, object, str], ...], tuple[tuple[str, Line], ...]]:
     """A device's config string, parsed as its init would: a pure function of its inputs, so
     repeated strings (eight ``nodisk`` placeholders, the same argv checked again) parse once."""
     found = lookup(emul)
@@ -823,8 +839,9 @@ def _parse_device(emul: str, config: str | None, version: str, slot: int, func: 
     try:
         device = found[1](emul, config, ctx)
     except DeviceInitError as err:
-        return None, err, tuple(ctx.warnings), ()
-    return device, None, tuple(ctx.warnings), tuple(device.problems(ctx.release))
+        return None, err, tuple(ctx.warnings), (), tuple(ctx.said)
+    return (device, None, tuple(ctx.warnings), tuple(device.problems(ctx.release)),
+            tuple(ctx.said))
 
 
 def _init_fail(st: _State, idx: int, emul: str, config: str | None, lines: list[Line],
@@ -842,7 +859,13 @@ def _file_lines(st: _State, idx: int, emul: str, device: Any, config: str | None
         if ref.kind == "blk":
             size = host.size(ref.path)
             if size is None:
-                if emul.startswith("ahci") and st.release.has("iasl"):
+                if emul.startswith("ahci") and st.release.has("ahci.missing_ok"):
+                    st.diags.append(Diagnostic(
+                        "warning", idx, ref.field, ref.path,
+                        f"cannot open {ref.path}: acrn-dm {st.release} starts with the port "
+                        "empty"))
+                    continue
+                if emul.startswith("ahci"):
                     return (f"missing AHCI disk {ref.path}: the real acrn-dm {st.release} "
                             "crashes (SIGSEGV)",
                             [Line(f"Could not open backing file: {ref.path}"),
@@ -904,7 +927,8 @@ def _late_checks(st: _State, devices: list[_Built]) -> None:
                 "ignored, so the vuart it needs never exists)",
                 [Line("acrnkit: the real acrn-dm aborts here (pm-by-vuart assert)", "stderr")],
                 1, crash=True)
-    if rel.has("obsolete_notices") and "cpu_affinity" not in st.values:
+    if rel.has("obsolete_notices") and (
+            "cpu_affinity" not in st.values or not st.values["cpu_affinity"].ids):
         st.fail(None, "--cpu_affinity", None,
                 f"acrn-dm {rel} needs --cpu_affinity: without it ACPI build fails",
                 [Line("Invalid guest_pcpu_bitmask"), Line("acpi_build failed, error=-1")], 1)

@@ -61,8 +61,8 @@ def _locked(directory: Path) -> Iterator[None]:
 def recipe_digest() -> str:
     """What of the recipe (not the packages) goes into the stamp."""
     digest = hashlib.sha256()
-    for part in (str(FORMAT), initramfs.INIT, initramfs.GETTY_WAIT, initramfs.POWER_BUTTON, initramfs.UDHCPC_SCRIPT,
-                 initramfs.PROFILE, initramfs.PASSWD, initramfs.GROUP,
+    for part in (str(FORMAT), initramfs.INIT, initramfs.GETTY_WAIT, initramfs.POWER_BUTTON,
+                 initramfs.UDHCPC_SCRIPT, initramfs.PROFILE, initramfs.PASSWD, initramfs.GROUP,
                  ",".join(initramfs.MODULES), ",".join(initramfs.OPTIONAL_MODULES)):
         digest.update(part.encode() + b"\0")
     return digest.hexdigest()

@@ -8,6 +8,7 @@ and only when the caller allows it. Every command is an argv list.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -56,10 +57,21 @@ def _tail(text: str) -> str:
 
 
 def sha256_file(path: Path) -> str:
+    """The file's SHA-256, remembered next to it (``.<name>.sha256`` keyed by size and mtime) so
+    an up-to-date check does not re-read a 70 MB kernel package."""
+    st = path.stat()
+    memo = path.with_name(f".{path.name}.sha256")
+    key = f"{st.st_size}:{st.st_mtime_ns}"
+    with contextlib.suppress(OSError, ValueError):
+        stored_key, digest_text = memo.read_text().split()
+        if stored_key == key and len(digest_text) == 64:
+            return digest_text
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
+    with contextlib.suppress(OSError):
+        memo.write_text(f"{key} {digest.hexdigest()}\n")
     return digest.hexdigest()
 
 
@@ -116,7 +128,7 @@ def download(package: str, cache: Path, log: Log) -> DebFile:
             if sha is None or digest == sha:
                 log(f"using cached {path.name}")
                 return DebFile(package, version, path, digest)
-            path.unlink()
+            _remove(path)
     log(f"downloading {package} {version}")
     # apt's sandbox user cannot write into a root-owned cache: let it fall back quietly.
     done = _run(["apt-get", "download", "-o", "APT::Sandbox::User=root", f"{package}={version}"],
@@ -128,13 +140,19 @@ def download(package: str, cache: Path, log: Log) -> DebFile:
         if _deb_field(path, "Version") == version:
             digest = sha256_file(path)
             if sha is not None and digest != sha:
-                path.unlink()
+                _remove(path)
                 raise PackageError(f"{path.name}: SHA256 {digest} does not match apt's {sha}")
             for old in cache.glob(f"{package}_*.deb"):
                 if old != path:
-                    old.unlink()
+                    _remove(old)
             return DebFile(package, version, path, digest)
     raise PackageError(f"apt-get download {package} left no .deb in {cache}")
+
+
+def _remove(deb: Path) -> None:
+    for path in (deb, deb.with_name(f".{deb.name}.sha256")):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 def _deb_field(path: Path, field: str) -> str:

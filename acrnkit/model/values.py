@@ -7,7 +7,7 @@ acrn-dm's own message for the release.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from acrnkit.errors import ConfigError
 from acrnkit.releases.profile import Release
@@ -89,12 +89,18 @@ class MemSize:
 
 @dataclass(frozen=True)
 class CpuAffinity:
-    """``--cpu_affinity``: 2.7 takes pCPU ids with ``a-b`` ranges, 3.x takes LAPIC ids only."""
+    """``--cpu_affinity``: 2.7 takes pCPU ids with ``a-b`` ranges, 3.x takes LAPIC ids only.
+
+    ``raw`` keeps text that acrn-dm reads differently from how acrnkit would write it (``1-0``
+    on 3.x is LAPIC id 1; ``x`` is an empty set), so argv round-trips; it is not part of
+    equality. An empty set is accepted at parse time and fails later (ACPI build on 3.x).
+    """
 
     items: tuple[tuple[int, int], ...]
+    raw: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        if not self.items:
+        if not self.items and self.raw is None:
             raise ConfigError("cpu_affinity", "", "needs at least one id")
         for lo, hi in self.items:
             if lo < 0 or hi < lo:
@@ -109,23 +115,48 @@ class CpuAffinity:
         return tuple(i for lo, hi in self.items for i in range(lo, hi + 1))
 
     def render(self) -> str:
+        if self.raw is not None:
+            return self.raw
         return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in self.items)
 
     @classmethod
     def parse(cls, text: str, release: Release) -> CpuAffinity:
-        items: list[tuple[int, int]] = []
+        """Read it as ``acrn_parse_cpu_affinity()`` does (v2.7 and v3.2
+        devicemodel/core/vmmapi.c): entries while the rest starts with a digit; each entry's
+        number is a ``strtol`` prefix; 2.7 also reads ``a-b`` and fails on ``b <= a``."""
         ranges = release.has("cpu_affinity.ranges")
-        for part in text.split(","):
-            m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
-            if not m or (m.group(2) is not None and not ranges):
-                raise ConfigError("cpu_affinity", text,
-                                  "comma-separated ids" + (" or a-b ranges" if ranges else ""))
-            lo = int(m.group(1))
-            hi = int(m.group(2)) if m.group(2) is not None else lo
-            if hi <= lo and m.group(2) is not None:
+        items: list[tuple[int, int]] = []
+        rest = text
+        while rest[:1].isdigit():
+            stop = re.search(r"[,-]" if ranges else ",", rest)
+            if stop is None:
+                items.append((_prefix_int(rest),) * 2)
+                break
+            head, sep, rest = rest[:stop.start()], rest[stop.start()], rest[stop.end():]
+            if sep == ",":
+                items.append((_prefix_int(head),) * 2)
+                continue
+            lo = _prefix_int(head)
+            end_text, _, rest = rest.partition(",")
+            hi = _prefix_int(end_text) if end_text[:1].isdigit() else 0
+            if hi <= lo:
                 raise ConfigError("cpu_affinity", text, "a range's end must exceed its start")
             items.append((lo, hi))
-        return cls(tuple(items))
+        made = cls(tuple(items), raw=text)
+        return made if made.render_canonical() != text else cls(tuple(items))
+
+    def render_canonical(self) -> str:
+        return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in self.items)
+
+
+def _prefix_int(text: str) -> int:
+    m = re.match(r"\s*[+-]?\d+", text)
+    if not m:
+        return 0
+    value = int(m.group(0))
+    if not -(1 << 31) <= value < (1 << 31):
+        raise ConfigError("cpu_affinity", text, "number out of range")
+    return value
 
 
 @dataclass(frozen=True)

@@ -368,12 +368,13 @@ class GuestNic:
         self._loop = None
 
     def close(self) -> None:
-        """Detach, end pings in progress (as lost), and close the fd if owned. Idempotent."""
+        """Detach, end pings in progress silently (no callbacks: the guest went away), and
+        close the fd if owned. Idempotent."""
         if self._closed:
             return
         self.detach()
         for job in list(self._jobs):
-            self._finish(job)
+            self._finish(job, notify=False)
         self._closed = True
         if self.owns_fd:
             with contextlib.suppress(OSError):
@@ -474,7 +475,7 @@ class GuestNic:
         return job
 
     def cancel(self, job: PingJob) -> None:
-        """Stop ``job`` now; it finishes with what it has."""
+        """Stop ``job`` now (ping's ^C): it finishes with what it has, ``on_done`` included."""
         if job in self._jobs:
             self._finish(job)
 
@@ -674,14 +675,18 @@ class GuestNic:
         while job.sent < job.count and now >= job._next_send and (
                 job.interval > 0 or not job._outstanding):
             self._send_echo(job, now)
-            job._next_send = (job._next_send + job.interval if job.interval > 0
-                              else float("inf"))
+            if job.interval > 0:
+                # a late loop does not send a burst to catch up
+                following = job._next_send + job.interval
+                job._next_send = following if following > now else now + job.interval
+            else:
+                job._next_send = float("inf")  # the next one when this one is done
             if self._closed or self.broken:
                 return
         if job.sent >= job.count and not job._outstanding:
             self._finish(job)
 
-    def _finish(self, job: PingJob) -> None:
+    def _finish(self, job: PingJob, notify: bool = True) -> None:
         if job.done:
             return
         job.done = True
@@ -693,7 +698,7 @@ class GuestNic:
             if not self._unresolved[target]:
                 del self._unresolved[target]
                 self._arp_state.pop(target, None)
-        if job.on_done is not None:
+        if notify and job.on_done is not None:
             job.on_done(job.stats)
 
     def _next_deadline(self) -> float | None:

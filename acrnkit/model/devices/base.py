@@ -56,9 +56,19 @@ class ParseContext:
     slot: int = 0
     func: int = 0
     warnings: list[tuple[str, Line]] = field(default_factory=list)
+    #: lines the real acrn-dm prints while parsing (non-fatal): they go into its output too
+    said: list[tuple[str, Line]] = field(default_factory=list)
 
     def warn(self, field_name: str, text: str, stream: str = "stdout") -> None:
+        """acrnkit's own remark on how acrn-dm reads the config (a diagnostic only)."""
         self.warnings.append((field_name, Line(text, stream)))
+
+    def say(self, field_name: str, text: str, stream: str = "stdout") -> None:
+        """A line the real acrn-dm prints here: part of its output; it is also listed in
+        ``warnings`` with the remarks."""
+        line = Line(text, stream)
+        self.said.append((field_name, line))
+        self.warnings.append((field_name, line))
 
 
 class Device(Protocol):

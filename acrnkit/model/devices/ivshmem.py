@@ -186,7 +186,7 @@ class Ivshmem:
 def _parse_region(text: str, ctx: ParseContext) -> int:
     parsed = _strtoul(text)
     if parsed is None:
-        ctx.warn("ivshmem.region_id", f"shared memory region ID is incorrect, {text}, 0 will used.")
+        ctx.say("ivshmem.region_id", f"shared memory region ID is incorrect, {text}, 0 will used.")
         return 0
     value = (parsed[0] & 0xFFFFFFFF) & MAX_REGION_ID
     if parsed[1] or text != str(value):

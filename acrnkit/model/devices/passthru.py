@@ -203,7 +203,7 @@ class Passthru:
 
         def warn(field_name: str, text: str) -> None:
             out = line(text)
-            ctx.warn(field_name, out.text, out.stream)
+            ctx.say(field_name, out.text, out.stream)
 
         if config is None:
             raise DeviceInitError("passthru", None, line("Empty passthru options"))

@@ -140,11 +140,11 @@ class Uart:
         if ctx.release.has("uart.vuart_idx") and config.startswith(VUART_IDX):
             head, colon, value = config.partition(":")
             if not colon:
-                ctx.warn("uart.vuart_idx", "pci vuart miss vuart_idx value!!!!")
+                ctx.say("uart.vuart_idx", "pci vuart miss vuart_idx value!!!!")
             else:
                 parsed = _c_strtol(value, unsigned=True)
                 if parsed is None:
-                    ctx.warn("uart.vuart_idx", "wrong vuart_idx value!!!!")
+                    ctx.say("uart.vuart_idx", "wrong vuart_idx value!!!!")
                 else:
                     index = parsed[0] & MAX_VUART_IDX
                     if head != VUART_IDX or parsed[1] or value != str(index):

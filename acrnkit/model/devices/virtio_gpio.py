@@ -145,7 +145,7 @@ class VirtioGpio:
         def say(field: str, text: str) -> None:
             if logged:
                 printed.append(text)
-                ctx.warn(field, text)
+                ctx.say(field, text)
             else:
                 ctx.warn(field, f"virtio-gpio: (silent in acrn-dm {ctx.release}) {text}")
 

@@ -194,7 +194,7 @@ def _read_part(text: str, ctx: ParseContext) -> GpuScreen | None:
         return GpuFullscreen(values[0] if values else 0)
     values, count = _scanf(text[first:], "geometry=", ("x", "+", "+"))
     if count != 4:
-        ctx.warn("virtio-gpu.geometry", BAD_GEOMETRY)
+        ctx.say("virtio-gpu.geometry", BAD_GEOMETRY)
     values += [0] * (4 - len(values))
     return GpuWindow(*values)
 

@@ -114,7 +114,7 @@ class VirtioHeci:
         def warn(field: str, text: str) -> None:
             line = Line(PREFIX + text, "stderr")
             printed.append(line)
-            ctx.warn(field, line.text, "stderr")
+            ctx.say(field, line.text, "stderr")
 
         tokens = [] if config is None else config.split(",")
         addresses = 0
@@ -159,7 +159,7 @@ class VirtioHeci:
         address = MeiAddress(*addr)
         device = cls(None if address.is_zero else address, debug)
         if device.address is None:
-            ctx.warn("virtio-heci.address", NO_MEI_PATH, "stderr")
+            ctx.say("virtio-heci.address", NO_MEI_PATH, "stderr")
         return device
 
     def problems(self, release: Release) -> list[tuple[str, object, str]]:

@@ -14,7 +14,8 @@ pass (``ACRNKIT_DM_BACKEND=qemu``); it returns like the simulated guest's ``run`
   ``DM_STOP`` force -> QMP ``quit`` (exit 0 after the reply), graceful -> ``system_powerdown``
   (the guest's ACPI power button), ``DM_QUERY`` -> the state from ``query-status``,
   ``DM_RESUME`` -> ``system_wakeup``; SUSPEND, PAUSE, CONTINUE answer -1 (no handler) as
-  acrn-dm does without a power-notify channel, BLKRESCAN answers -1 (``nodisk`` is refused);
+  acrn-dm does without a power-notify channel; BLKRESCAN answers -1 (a ``nodisk`` slot stays an
+  empty disk);
 * SIGINT and SIGHUP: QMP ``quit``, exit 0; SIGTERM: the same, then the process dies of SIGTERM
   (acrn-dm has no SIGTERM handler). The guest powering off ends QEMU and us with 0;
 * teardown always: QEMU killed if still alive (its process group) and reaped, the sockets
@@ -30,6 +31,7 @@ import selectors
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import termios
@@ -111,17 +113,49 @@ def find_qemu(binary: str) -> str | None:
     return shutil.which(binary)
 
 
-def guest_initrd(vm: VM, settings: QemuSettings) -> tuple[str | None, str | None]:
-    """(the guest image's initrd for an argv without ``-r``, or None; a note for the user)."""
-    if vm.kernel is None or vm.ramdisk is not None:
-        return None, None
+def is_kernel_image(path: str) -> bool:
+    """A bzImage (``HdrS`` setup header) or an ELF (a vmlinux QEMU boots through PVH)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(0x210)
+    except OSError:
+        return False
+    return head[:4] == b"\x7fELF" or head[0x202:0x206] == b"HdrS"
+
+
+@dataclass(frozen=True)
+class BootFiles:
+    """What the guest image adds to the argv: its initrd (no ``-r``) and its kernel (``-k`` is
+    not a kernel image); ``notes`` say what was substituted or is missing."""
+
+    initrd: str | None = None
+    kernel: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def boot_files(vm: VM, settings: QemuSettings) -> BootFiles:
+    if vm.kernel is None:
+        return BootFiles()
+    needs_kernel = not is_kernel_image(vm.kernel)
+    if vm.ramdisk is not None and not needs_kernel:
+        return BootFiles()
     from acrnkit.guest.image import GuestImageError, load_guest
 
     try:
         image = load_guest(settings.guest_dir)
     except GuestImageError as err:
-        return None, f"no -r and {err}"
-    return str(image.initrd), None
+        if needs_kernel:
+            raise GuestImageError(f"-k {vm.kernel} is not a Linux kernel image and {err}") \
+                from None
+        return BootFiles(notes=(f"no -r and {err}",))
+    notes: list[str] = []
+    kernel = None
+    if needs_kernel:
+        kernel = str(image.kernel)
+        notes.append(f"-k {vm.kernel} is not a Linux kernel image: booting the guest image's "
+                     f"{kernel}")
+    initrd = str(image.initrd) if vm.ramdisk is None else None
+    return BootFiles(initrd, kernel, tuple(notes))
 
 
 class QemuVm:
@@ -229,7 +263,7 @@ class QemuVm:
             _err(f"{self.prog}: {settings.qemu_binary} not found: install qemu-system-x86 "
                  "(apt-get install qemu-system-x86) or set ACRNKIT_DM_QEMU")
             return QemuOutcome(1)
-        initrd, image_note = guest_initrd(self.vm, settings)
+        boot = boot_files(self.vm, settings)
         self.accel = choose_accel(settings.qemu_accel, qemu)
 
         # QMP: a private connected pair, and a public listener in the run dir.
@@ -248,7 +282,7 @@ class QemuVm:
         public.listen(4)
 
         options = TranslateOptions(
-            qemu=qemu, accel=self.accel.accel, initrd=initrd,
+            qemu=qemu, accel=self.accel.accel, initrd=boot.initrd, kernel=boot.kernel,
             unsupported=settings.qemu_unsupported, qmp_fd=theirs.fileno(),
             qmp_listen_fd=public.fileno(), vhost_vsock=os.path.exists("/dev/vhost-vsock"),
             vhost_net=os.path.exists("/dev/vhost-net"))
@@ -265,8 +299,8 @@ class QemuVm:
             _err(f"{self.prog}: qemu: skipped {problem.what}: {problem.reason}")
         for note in self.command.notes:
             _err(f"{self.prog}: qemu: note: {note}")
-        if image_note is not None and self.vm.ramdisk is None:
-            _err(f"{self.prog}: qemu: note: {image_note}")
+        for note in boot.notes:
+            _err(f"{self.prog}: qemu: note: {note}")
 
         # monitor_init comes first in acrn-dm: the manager socket, then the devices.
         path = socket_path(settings.run_dir, self.name, os.getpid())
@@ -293,6 +327,8 @@ class QemuVm:
         except OSError as err:
             _err(f"{self.prog}: cannot start {qemu}: {err.strerror or err}")
             return QemuOutcome(1)
+        stack.callback(self._remove_owned, {p for p in self.command.owned_paths
+                                            if os.path.lexists(p)})
         stack.callback(self._reap)
         theirs.close()
         public.close()
@@ -425,6 +461,16 @@ class QemuVm:
             self.qmp.close()
         if not self.keep_log:
             self._unlink(self.log_path)
+
+    def _remove_owned(self, existed: set[str]) -> None:
+        """After QEMU: its server sockets (QEMU removes them itself unless it was killed) and
+        the shared memory files it created."""
+        assert self.command is not None
+        for path in self.command.owned_paths:
+            with contextlib.suppress(OSError):
+                st = os.lstat(path)
+                if stat.S_ISSOCK(st.st_mode) or path not in existed:
+                    os.unlink(path)
 
     def _unlink(self, path: Path) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -34,8 +34,12 @@ hostbridge, lpc             nothing (q35 has both)
 =========================== ========================================================== =========
 
 (1) Without ``-r`` the guest image's initrd is used (``options.initrd``); without either the
-kernel boots with no initramfs. (2) The guest's /init names the host after it.
-(3) ``writeback`` -> ``cache=writeback``, otherwise ``cache=writethrough`` (acrn-dm's default);
+kernel boots with no initramfs. When ``-k`` names no kernel image (the placeholder files tests
+write for the simulated guest), the backend boots the guest image's kernel instead
+(``options.kernel``) and says so. (2) The guest's /init names the host after it.
+(3) ``nodisk`` -> a ``null-co`` drive of size 0 (a disk of capacity 0, as acrn-dm's dummy
+backend; BLKRESCAN answers -1). ``writeback`` -> ``cache=writeback``, otherwise
+``cache=writethrough`` (acrn-dm's default);
 ``nocache`` -> ``cache.direct=on``; ``discard`` -> ``discard=unmap``; ``sectorsize=L/P`` ->
 ``logical_block_size``/``physical_block_size``; ``range=start/size`` (512-byte sectors) ->
 ``offset``/``size``; ``mq=N`` -> ``num-queues=N``; iothread and aio are host tuning, ignored.
@@ -43,7 +47,7 @@ kernel boots with no initramfs. (2) The guest's /init names the host after it.
 ``vhost`` -> ``vhost=on`` when /dev/vhost-net exists. (5) COM5 (the S5 vUART) is not honoured.
 
 Everything else is *unsupported*: passthru, GVT, the daemon-backed virtio devices, hypervisor
-ivshmem, USB host ports, vsock without /dev/vhost-vsock, ``nodisk``, devices on bus != 0 or on
+ivshmem, USB host ports, vsock without /dev/vhost-vsock, devices on bus != 0 or on
 q35's slots 0 and 31, and the options that need the ACRN hypervisor (``--lapic_pt``, ``--rtvm``,
 ``--ovmf``, ``-E``, ``--vsbl``, ``--ssram``, ...). With ``unsupported="refuse"``
 :class:`TranslationError` lists them all; with ``"skip"`` they are left out and listed in
@@ -107,6 +111,8 @@ class TranslateOptions:
     accel: str = "tcg"
     #: the guest image's initrd, used when the argv has no ``-r``
     initrd: str | None = None
+    #: boot this instead of ``-k`` (the backend sets it when ``-k`` is not a kernel image)
+    kernel: str | None = None
     #: ``refuse`` or ``skip``
     unsupported: str = "refuse"
     #: the backend's private QMP: an inherited connected socket (one end of a socketpair)
@@ -126,6 +132,9 @@ class QemuCommand:
     #: honoured differently from acrn-dm, worth one line on stderr
     notes: tuple[str, ...] = ()
     chardevs: tuple[Chardev, ...] = ()
+    #: files QEMU creates for the VM (server sockets, ``dm:/`` shared memory): the backend
+    #: removes them after QEMU, unless they existed before it started
+    owned_paths: tuple[str, ...] = ()
 
 
 def esc(value: object) -> str:
@@ -146,6 +155,7 @@ class _Plan:
     problems: list[Unsupported] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     chardevs: list[Chardev] = field(default_factory=list)
+    owned: list[str] = field(default_factory=list)
     #: (slot, func) -> index in ``args`` of that PCI device's ``-device`` value
     pci: dict[tuple[int, int], int] = field(default_factory=dict)
 
@@ -235,11 +245,14 @@ def _what(dev: PciDevice) -> str:
 
 def _blk(plan: _Plan, dev: PciDevice, slot: int, func: int) -> None:
     blk: Any = dev.device
-    if blk.is_nodisk:
-        plan.refuse(_what(dev), "QEMU's virtio-blk cannot start without media (nodisk, "
-                                "BLKRESCAN)")
-        return
     ident = f"disk{slot}_{func}"
+    if blk.is_nodisk:
+        # acrn-dm's dummy backend: a disk of capacity 0 until BLKRESCAN (not supported here).
+        plan.add("-drive", f"if=none,id={ident},driver=null-co,size=0,read-zeroes=on")
+        plan.device(slot, func, f"virtio-blk-pci,drive={ident}")
+        plan.notes.append(f"{_what(dev)}: an empty disk (capacity 0); BLKRESCAN is not "
+                          "supported by the QEMU target")
+        return
     drive = [f"if=none,id={ident},file={esc(blk.path)},format=raw"]
     drive.append("cache=writeback" if blk.writeback else "cache=writethrough")
     if blk.nocache:
@@ -305,6 +318,8 @@ def _console(plan: _Plan, dev: PciDevice, slot: int, func: int) -> None:
         else:  # socket
             mode = ",server=off" if port.is_client else ",server=on,wait=off"
             plan.chardev(ident, "socket", f",path={esc(port.path)}{mode}", serves, port.path)
+            if not port.is_client:
+                plan.owned.append(port.path)
         kind_dev = "virtconsole" if port.console else "virtserialport"
         plan.add("-device", f"{kind_dev},bus={bus}.0,chardev={ident},name={esc(port.name)}")
 
@@ -346,9 +361,10 @@ def _ivshmem(plan: _Plan, dev: PciDevice, slot: int, func: int) -> None:
         plan.refuse(_what(dev), "an hv:/ region is shared memory of the ACRN hypervisor")
         return
     ident = f"shm{slot}_{func}"
-    name = shm.name.lstrip("/")
+    path = "/dev/shm/" + shm.name.lstrip("/")
     plan.add("-object", f"memory-backend-file,id={ident},share=on,"
-                        f"mem-path={esc('/dev/shm/' + name)},size={shm.size_mb}M")
+                        f"mem-path={esc(path)},size={shm.size_mb}M")
+    plan.owned.append(path)
     plan.device(slot, func, f"ivshmem-plain,memdev={ident}")
 
 
@@ -498,7 +514,7 @@ def translate(vm: VM, release: Release | str, options: TranslateOptions) -> Qemu
         plan.add("-smbios", f"type=1,manufacturer=acrnkit,product={esc(vm.name)}")
     _globals(plan)
     if vm.kernel is not None:
-        plan.add("-kernel", vm.kernel)
+        plan.add("-kernel", options.kernel or vm.kernel)
         initrd = vm.ramdisk if vm.ramdisk is not None else options.initrd
         if initrd is not None:
             plan.add("-initrd", initrd)
@@ -524,4 +540,4 @@ def translate(vm: VM, release: Release | str, options: TranslateOptions) -> Qemu
     if plan.problems and options.unsupported != "skip":
         raise TranslationError(plan.problems)
     return QemuCommand(tuple(plan.args), tuple(plan.problems), tuple(plan.notes),
-                       tuple(plan.chardevs))
+                       tuple(plan.chardevs), tuple(plan.owned))

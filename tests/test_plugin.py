@@ -260,3 +260,51 @@ def _is_fake(pid: str) -> bool:
         return False
 
 
+
+
+def test_golden_fixture_passes_fails_and_updates(pytester: pytest.Pytester) -> None:
+    goldens = pytester.path / "goldens"
+    goldens.mkdir()
+    pytester.makeini(f"[pytest]\nacrn_golden_dir = {goldens}\n")
+    pytester.makepyfile("""
+        import os
+
+        ARGV = ["-s", "0:0,hostbridge", "--cpu_affinity", "1", "-k", "/k",
+                *os.environ.get("EXTRA", "").split(), "vm1"]
+
+        def test_golden(acrn_golden):
+            acrn_golden([a for a in ARGV if a], "runtime/basic")
+    """)
+    missing = run(pytester)
+    missing.assert_outcomes(failed=1)
+    assert "no golden case 'runtime/basic'" in missing.stdout.str()
+    recorded = run(pytester, "--acrn-update-goldens")
+    recorded.assert_outcomes(failed=1)
+    assert "recorded new golden 'runtime/basic'" in recorded.stdout.str()
+    run(pytester).assert_outcomes(passed=1)
+    os.environ["EXTRA"] = "-m 2048"
+    try:
+        drifted = run(pytester)
+        drifted.assert_outcomes(failed=1)
+        out = drifted.stdout.str()
+        assert "argv differs at position" in out and "=>" in out
+        assert "invalid memsize '2048'" in out
+        updated = run(pytester, "--acrn-update-goldens")
+        updated.assert_outcomes(failed=1)
+        assert "rewrote 'runtime/basic'" in updated.stdout.str()
+        run(pytester).assert_outcomes(passed=1)
+    finally:
+        del os.environ["EXTRA"]
+
+
+def test_golden_against_shipped_case(pytester: pytest.Pytester) -> None:
+    from acrnkit.conformance.fixture import load_cases
+
+    case = next(c for c in load_cases() if c.expected_argv and c.kind == "kata_config")
+    argv = [a.replace("${ROOT}", "/srv/kata") for a in case.expected_argv or ()]
+    pytester.makepyfile(f"""
+        def test_golden(acrn_golden):
+            acrn_golden({argv!r}, {case.id!r}, release={case.releases[0]!r},
+                        values={{"ROOT": "/srv/kata"}})
+    """)
+    run(pytester).assert_outcomes(passed=1)

@@ -112,10 +112,18 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _argv(tmp_path: Path, *extra: str, name: str = "vm1") -> list[str]:
-    kernel = tmp_path / "bzImage"
-    if not kernel.exists():
-        kernel.write_bytes(b"not really a kernel" * 64)
+def _bzimage_header() -> bytes:
+    head = bytearray(1024)
+    head[0x202:0x206] = b"HdrS"
+    return bytes(head)
+
+
+def _argv(tmp_path: Path, *extra: str, name: str = "vm1", kernel: Path | None = None,
+          ) -> list[str]:
+    if kernel is None:
+        kernel = tmp_path / "bzImage"
+        if not kernel.exists():
+            kernel.write_bytes(_bzimage_header())
     return ["-m", "256M", "--cpu_affinity", "1", "-s", "0:0,hostbridge", *extra,
             "-k", str(kernel), "-B", "console=ttyS0", name]
 
@@ -315,6 +323,47 @@ def test_files_qemu_made_are_removed(tmp_path: Path, fake_qemu: Path, dms: list[
                 Path("/dev/shm", name).unlink()
 
 
+def _fake_image(directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("vmlinux-9.9", "vmlinuz-9.9", "initrd-9.9.cpio"):
+        (directory / name).write_bytes(b"x" * 16)
+    (directory / "guest.json").write_text(json.dumps({
+        "format": 1, "stamp": "s", "kernel": "vmlinux-9.9", "initrd": "initrd-9.9.cpio",
+        "bzimage": "vmlinuz-9.9", "vmlinux": "vmlinux-9.9", "kernel_release": "9.9",
+        "kernel_package": "linux-image-9.9-amd64", "kernel_version": "9.9-1",
+        "busybox_version": "1", "modules": []}))
+    return directory
+
+
+def test_guest_image_fills_in_kernel_and_initrd(tmp_path: Path, fake_qemu: Path,
+                                                dms: list[Dm]) -> None:
+    image = _fake_image(tmp_path / "img")
+    placeholder = tmp_path / "placeholder-kernel"
+    placeholder.write_bytes(b"acrnkit sample kernel\n")
+    env = _env(tmp_path, ACRNKIT_DM_QEMU=str(fake_qemu), ACRNKIT_GUEST_DIR=str(image))
+    dm = Dm(tmp_path, _argv(tmp_path, kernel=placeholder), env)
+    dms.append(dm)
+    dm.wait_for("fake-qemu up")
+    argv = json.loads((tmp_path / "qemu.jsonl").read_text().splitlines()[0])["argv"]
+    assert argv[argv.index("-kernel") + 1] == str(image / "vmlinux-9.9")
+    assert argv[argv.index("-initrd") + 1] == str(image / "initrd-9.9.cpio")
+    assert "is not a Linux kernel image: booting the guest image's" in dm.stderr()
+    dm.proc.send_signal(signal.SIGINT)
+    assert dm.wait() == 0
+
+
+def test_not_a_kernel_and_no_image_is_exit_1(tmp_path: Path, fake_qemu: Path) -> None:
+    placeholder = tmp_path / "placeholder-kernel"
+    placeholder.write_bytes(b"acrnkit sample kernel\n")
+    env = _env(tmp_path, ACRNKIT_DM_QEMU=str(fake_qemu))
+    done = subprocess.run([*ENTRY, *_argv(tmp_path, kernel=placeholder)], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert "is not a Linux kernel image and no guest image" in done.stderr
+    assert _qemu_pids(tmp_path) == []
+    _assert_clean(tmp_path)
+
+
 def test_missing_qemu_is_a_clear_error(tmp_path: Path) -> None:
     env = _env(tmp_path, ACRNKIT_DM_QEMU=str(tmp_path / "nowhere" / "qemu"))
     done = subprocess.run([*ENTRY, *_argv(tmp_path)], env=env, capture_output=True, text=True,
@@ -322,6 +371,16 @@ def test_missing_qemu_is_a_clear_error(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "not found: install qemu-system-x86" in done.stderr
     _assert_clean(tmp_path)
+
+
+def test_unusable_run_dir_is_exit_1(tmp_path: Path, fake_qemu: Path) -> None:
+    (tmp_path / "run").write_text("a file, not a directory")
+    env = _env(tmp_path, ACRNKIT_DM_QEMU=str(fake_qemu))
+    done = subprocess.run([*ENTRY, *_argv(tmp_path)], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 1
+    assert "the QEMU target cannot start" in done.stderr and "Traceback" not in done.stderr
+    assert _qemu_pids(tmp_path) == []
 
 
 def test_bad_setting_is_exit_2(tmp_path: Path) -> None:

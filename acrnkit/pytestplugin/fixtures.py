@@ -232,4 +232,6 @@ def acrn_golden(request: pytest.FixtureRequest, acrn_options: AcrnOptions) -> Ca
     conformance diff on failure; ``--acrn-update-goldens`` rewrites it and still fails."""
     from acrnkit.pytestplugin.golden import GoldenChecker
 
-    return GoldenChecker(update=acrn_options.update_goldens, version=acrn_options.version)
+    return GoldenChecker(update=acrn_options.update_goldens, version=acrn_options.version,
+                         case_dir=str(acrn_options.golden_dir) if acrn_options.golden_dir
+                         else None)

@@ -42,6 +42,8 @@ SPECS: tuple[OptionSpec, ...] = (
                "ACRNKIT_CONSOLE_LOG", "directory for one console log file per VM"),
     OptionSpec("acrn_boot_timeout", "--acrn-boot-timeout", "acrn_boot_timeout",
                "ACRNKIT_BOOT_TIMEOUT", "seconds to wait for a VM's login prompt", "60"),
+    OptionSpec("acrn_golden_dir", "--acrn-golden-dir", "acrn_golden_dir", "ACRNKIT_GOLDEN_DIR",
+               "directory of golden cases for acrn_golden (default: acrnkit's shipped cases)"),
     OptionSpec("acrn_update_goldens", "--acrn-update-goldens", "acrn_update_goldens",
                "ACRNKIT_UPDATE_GOLDENS",
                "rewrite failing golden fixtures (the run still fails; never silent)",
@@ -58,6 +60,7 @@ class AcrnOptions:
     console_log: Path | None
     boot_timeout: float
     update_goldens: bool
+    golden_dir: Path | None = None
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -117,4 +120,5 @@ def resolve(config: pytest.Config) -> AcrnOptions:
         console_log=Path(str(log)) if log else None,
         boot_timeout=timeout,
         update_goldens=bool(values["acrn_update_goldens"]),
+        golden_dir=Path(str(values["acrn_golden_dir"])) if values["acrn_golden_dir"] else None,
     )

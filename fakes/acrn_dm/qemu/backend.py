@@ -571,6 +571,10 @@ def run_qemu(vm: VM | None, release: Release | str, settings: SettingsLike,
     except AcrnkitError as err:
         _err(f"{prog}: {err}")
         return QemuOutcome(1)
+    except OSError as err:  # an unusable run dir, a socket that cannot be bound
+        where = f" ({err.filename})" if err.filename else ""
+        _err(f"{prog}: the QEMU target cannot start: {err.strerror or err}{where}")
+        return QemuOutcome(1)
 
 
 def exit_with(outcome: QemuOutcome) -> int:

@@ -215,6 +215,8 @@ def _spawn(vm: RunningVM, acrn_dm: str, args: list[str], env: dict[str, str], lo
     vm.launcher = launcher
     launcher.start()
     if kind == "socket" and vm.console.path:
+        socket_file = vm.console.path
+        _wait_for(lambda: os.path.exists(socket_file), launcher)  # fails fast if it exits
         session = ConsoleSession.connect_unix(vm.console.path, connect_timeout=10.0,
                                               log_path=log_path, name=vm.name)
         # what a socket console printed before anyone connected is gone: ask for a prompt
@@ -237,10 +239,11 @@ def _wait_for(probe: Any, launcher: Any, timeout: float = 10.0) -> Any:
         if found:
             return found
         if launcher.poll() is not None:
-            raise LaunchError("acrn-dm exited before its console appeared",
+            raise LaunchError("acrn-dm exited before its console appeared (exit "
+                              f"{launcher.returncode}): {launcher.tail('stderr')[-300:]}",
                               returncode=launcher.returncode,
                               stdout_tail=launcher.tail("stdout"),
                               stderr_tail=launcher.tail("stderr"))
         time.sleep(0.01)
-    raise LaunchError("the pty console did not appear in 10 s",
-                      stdout_tail=launcher.tail("stdout"))
+    raise LaunchError("the console did not appear in 10 s", stdout_tail=launcher.tail("stdout"),
+                      stderr_tail=launcher.tail("stderr"))

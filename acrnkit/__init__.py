@@ -10,7 +10,19 @@ stays light and never imports pexpect or scapy.
 
 from __future__ import annotations
 
+import os as _os
 from typing import TYPE_CHECKING, Any
+
+# Installed, ``fakes/`` and ``conformance/`` live inside this package (pyproject's package-dir
+# maps them to acrnkit.fakes and acrnkit.conformance). When this file is imported straight from a
+# source checkout instead (``python -m ...`` run from the repository root puts the checkout first
+# on sys.path), make the same two names resolve to the top-level folders.
+_here = _os.path.dirname(_os.path.abspath(__file__))
+_root = _os.path.dirname(_here)
+if not _os.path.isdir(_os.path.join(_here, "fakes")) and all(
+        _os.path.isfile(_os.path.join(_root, part, "__init__.py"))
+        for part in ("fakes", "conformance")):
+    __path__.append(_root)
 
 if TYPE_CHECKING:
     from acrnkit.argv.check import CheckResult, Diagnostic, check

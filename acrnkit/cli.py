@@ -7,6 +7,7 @@
     acrnkit parse [--acrn-version V] -- ARGV...       argv -> acrnkit JSON form
     acrnkit conformance [...]                         golden fixtures (see --help)
     acrnkit bin-dir [--acrn-version V] [--run-dir D] DIR   acrn-dm/acrnctl launchers for fakes
+    acrnkit guest build [--out DIR]                   QEMU target guest from Debian packages
     acrnkit demo                                      the README's tour, on the fake acrn-dm
 
 Every user error is one line on stderr and exit status 2 (1 for "invalid argv" from check);
@@ -188,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-dir", help="default ACRNKIT_RUN_DIR baked into the launchers")
 
     p = sub.add_parser("conformance", help="check golden fixtures", add_help=False)
+    p = sub.add_parser("guest", help="build the QEMU target's guest from Debian packages",
+                       add_help=False)
     p = sub.add_parser("demo", help="build, validate, boot and stop a VM on the fake acrn-dm")
     version_arg(p)
     return parser
@@ -198,6 +201,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args_in[:1] == ["conformance"]:
             return _cmd_conformance(argparse.Namespace(), args_in[1:])
+        if args_in[:1] == ["guest"]:
+            from acrnkit.guest.cli import main as guest_main
+
+            return int(guest_main(args_in[1:]))
         args = build_parser().parse_args(args_in)
         handler = {"build": _cmd_build, "check": _cmd_check, "parse": _cmd_parse,
                    "demo": _cmd_demo, "bin-dir": _cmd_bin_dir}[args.command]

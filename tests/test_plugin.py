@@ -246,11 +246,16 @@ def test_downstream_example_project(pytester: pytest.Pytester) -> None:
 
 
 def test_no_fake_processes_leak(pytester: pytest.Pytester) -> None:
-    before = {p for p in os.listdir("/proc") if p.isdigit() and _is_fake(p)}
-    pytester.makepyfile("def test_vm(acrn_vm): acrn_vm.stop()")
-    run(pytester).assert_outcomes(passed=1)
-    after = {p for p in os.listdir("/proc") if p.isdigit() and _is_fake(p)}
-    assert after <= before
+    pytester.makepyfile("""
+        def test_vm(acrn_vm_factory, acrn_vm_argv):
+            for _ in range(3):
+                vm = acrn_vm_factory(acrn_vm_argv)
+                print("PID", vm.pid, flush=True)
+    """)
+    result = run(pytester, "-s")
+    result.assert_outcomes(passed=1)
+    pids = [int(p) for p in re.findall(r"PID (\d+)", result.stdout.str())]
+    assert len(pids) == 3 and not any(pid_alive(p) or _is_fake(str(p)) for p in pids)
 
 
 def _is_fake(pid: str) -> bool:

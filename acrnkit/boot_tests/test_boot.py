@@ -106,7 +106,9 @@ def test_kernel_panic_is_reported(acrn_vm_factory: Any, acrn_vm_argv: list[str],
     started = time.monotonic()
     with pytest.raises(KernelPanicError) as err:
         acrn_vm_factory(argv, env=env, boot_timeout=60)
-    assert "Kernel panic" in err.value.tail
+    # a real kernel prints a call trace after the panic line, which can push it out of the tail
+    assert "Kernel panic" in str(err.value) or "Kernel panic" in err.value.tail
+    assert err.value.tail
     assert err.value.log_path and os.path.exists(err.value.log_path)
     assert time.monotonic() - started < 50
 

@@ -130,9 +130,10 @@ def download(package: str, cache: Path, log: Log) -> DebFile:
                 return DebFile(package, version, path, digest)
             _remove(path)
     log(f"downloading {package} {version}")
-    # apt's sandbox user cannot write into a root-owned cache: let it fall back quietly.
-    done = _run(["apt-get", "download", "-o", "APT::Sandbox::User=root", f"{package}={version}"],
-                cwd=cache)
+    # As root, apt's sandbox user (_apt) cannot write into a root-owned cache: say so up front
+    # instead of letting apt warn that it falls back.
+    sandbox = ["-o", "APT::Sandbox::User=root"] if os.geteuid() == 0 else []
+    done = _run(["apt-get", "download", *sandbox, f"{package}={version}"], cwd=cache)
     if done.returncode != 0:
         raise PackageError(f"apt-get download {package}={version} failed: "
                            f"{_tail(done.stderr)}")

@@ -74,7 +74,9 @@ def open_tap(name: str) -> int | None:
 
     Returns a non-blocking, close-on-exec fd, or None when no interface ``name`` exists (a
     missing tap is never created). ``NetworkError`` when ``name`` is not a tap or is busy
-    (already attached: a tap without ``multi_queue`` takes one reader).
+    (already attached: a tap without ``multi_queue`` takes one reader); its ``__cause__`` is
+    the ``OSError`` of ``TUNSETIFF`` (``errno``). ``OSError`` when ``/dev/net/tun`` cannot be
+    opened.
     """
     check_ifname("tap", name)
     try:
@@ -89,8 +91,9 @@ def open_tap(name: str) -> int | None:
         why = {errno.EBUSY: "busy (already attached, or created with other flags)",
                errno.EINVAL: "not a tap, or created with other flags",
                errno.EPERM: "not permitted (CAP_NET_ADMIN, or the tap's owner/group)"}
+        # the OSError stays the cause: acrn-dm's message prints its errno
         raise NetworkError(f"tap {name}: TUNSETIFF failed: "
-                           f"{why.get(err.errno or 0, err.strerror)}") from None
+                           f"{why.get(err.errno or 0, err.strerror)}") from err
     try:
         after = socket.if_nametoindex(name)
     except OSError:
@@ -445,8 +448,12 @@ class GuestNic:
              interval: float = 1.0, size: int = 56,
              on_reply: Callable[[PingReply], None] | None = None,
              on_error: Callable[[int, str], None] | None = None,
-             on_done: Callable[[PingStats], None] | None = None) -> PingJob:
+             on_done: Callable[[PingStats], None] | None = None,
+             first_seq: int = 1) -> PingJob:
         """Start ``ping -c count -W timeout -i interval -s size dst``; returns at once.
+
+        ``first_seq``: the ICMP sequence number of the first request (1 as iputils' ping, 0 as
+        busybox's).
 
         ``on_reply(PingReply)`` per reply, ``on_error(seq, "Destination Host Unreachable")``
         when ARP gets no answer, ``on_done(PingStats)`` at the end. The first request goes out
@@ -463,13 +470,16 @@ class GuestNic:
             raise ConfigError("interval", interval, "must not be negative")
         if not 16 <= size <= 1472:
             raise ConfigError("size", size, "must be 16..1472 bytes of payload")
+        if not 0 <= first_seq <= 0xFFFF:
+            raise ConfigError("first_seq", first_seq, "must be 0..65535")
         if self._closed or self.broken:
             raise NetworkError(f"{self.name}: {'closed' if self._closed else self.broken}")
         if self.address is None or target not in self.address.network:
             raise NetworkError("connect: Network is unreachable")
         now = time.monotonic()
         job = PingJob(target, count, timeout, interval, int.from_bytes(os.urandom(2), "big"),
-                      size, on_reply, on_error, on_done, started=now, _next_send=now)
+                      size, on_reply, on_error, on_done, started=now, _next_seq=first_seq,
+                      _next_send=now)
         self._jobs.append(job)
         self.poll(now)
         return job

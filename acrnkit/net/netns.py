@@ -332,6 +332,8 @@ class TestNetwork:
         self._state = "new"  # new -> up -> closed
         self._procs: list[subprocess.Popen[Any]] = []
         self._nics: list[GuestNic] = []
+        #: taps added with add_tap(): name -> host address
+        self.extra_taps: dict[str, IPv4Interface] = {}
 
     @staticmethod
     def _pick_guest(host: IPv4Interface) -> IPv4Interface:
@@ -422,6 +424,8 @@ class TestNetwork:
             self._procs.clear()
             if os.path.exists(self.path):
                 _end_processes(self.name)
+                for extra in self.extra_taps:
+                    _ip(["-n", self.name, "link", "del", "dev", extra], check=False)
                 _delete_netns(self.name, self.tap)
         finally:
             with _LOCK:
@@ -555,6 +559,50 @@ class TestNetwork:
             raise NetworkError(f"tap {self.tap}: persistent, or its fd was already taken")
         fd, self.tap_fd = self.tap_fd, None
         return fd
+
+    def add_tap(self, name: str, host_address: str | IPv4Interface | None = None, *,
+                tap_mac: str | None = None) -> IPv4Interface:
+        """Create another persistent tap ``name`` in the namespace, up, with a link-local host
+        address (default ``169.254.<X+k>.1/24`` for the k-th added tap, X the third byte of
+        :attr:`host_address`: a /24 inside the main tap's /16, so its route wins). For a
+        runtime whose argv names several taps. Deleted at :meth:`close`. Returns the address;
+        the guest's is :meth:`guest_address_on`."""
+        self._require_up()
+        check_ifname("tap", name)
+        if name == self.tap or name in self.extra_taps:
+            raise ConfigError("tap", name, "already a tap of this network")
+        mac = None if tap_mac is None else unicast_mac("tap_mac", tap_mac)
+        if host_address is None:
+            third = (int(self.host_ip) >> 8 & 0xFF) + len(self.extra_taps) + 1
+            third = (third - 1) % 254 + 1
+            iface = IPv4Interface(f"169.254.{third}.1/24")
+        else:
+            iface = link_local_interface("host_address", host_address)
+        self._pick_guest(iface)
+        self.call(_create_tap, name, True)
+        self.extra_taps[name] = iface
+        if mac is not None:
+            self.ip("link", "set", "dev", name, "address", mac)
+        self.ip("addr", "add", str(iface), "dev", name)
+        self.ip("link", "set", "dev", name, "up")
+        return iface
+
+    def tap_address(self, tap: str | None = None) -> IPv4Interface:
+        """The host address on ``tap`` (default :attr:`tap`)."""
+        if tap is None or tap == self.tap:
+            return self.host_address
+        if tap not in self.extra_taps:
+            raise ConfigError("tap", tap, "not a tap of this network")
+        return self.extra_taps[tap]
+
+    def guest_address_on(self, tap: str | None = None) -> IPv4Interface:
+        """A free address for the guest NIC on ``tap``'s subnet (next to the host's)."""
+        return self._pick_guest(self.tap_address(tap))
+
+    def guest_ip_param_on(self, tap: str | None = None, device: str = "eth0") -> str:
+        """``ip=`` giving the guest's ``device`` :meth:`guest_address_on` ``tap``, no gateway."""
+        guest = self.guest_address_on(tap)
+        return f"ip={guest.ip}:::{guest.netmask}::{device}:off"
 
     def open_tap(self, name: str | None = None, *, wait: bool = True) -> int:
         """Attach to the existing tap ``name`` (default :attr:`tap`) as acrn-dm does. Returns a

@@ -13,7 +13,8 @@ from pathlib import Path
 
 FAKE_FEATURES = frozenset({"console", "manager", "blkrescan", "scenarios", "network",
                            "default-mac"})
-QEMU_FEATURES = frozenset({"console", "manager", "network", "real-kernel", "disk-content"})
+QEMU_FEATURES = frozenset({"console", "manager", "network", "real-kernel", "disk-content",
+                           "default-mac"})
 HW_FEATURES = frozenset({"console", "manager", "blkrescan", "network", "vsock", "passthru",
                          "real-kernel", "disk-content", "default-mac"})
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from ipaddress import IPv4Interface
 from typing import Protocol
 
 from ..settings import Settings
 from . import bootlog
-from .net import NicState, new_tap_hook, nic_states
+from .net import NicState, guest_address, new_tap_hook, nic_states
 from .reactor import Reactor, Timer
-from .shell import Reply, run_line
+from .shell import LineRunner, Reply
 from .spec import DiskSpec, GuestSpec, NicSpec
 
 PROMPT = "# "
@@ -61,6 +62,11 @@ class Guest:
         self._clock = 0.0
         self._pending_button = False
         self._resume_state = "shell"
+        #: the command line running at the prompt, and what was typed meanwhile
+        self._runner: LineRunner | None = None
+        self._typeahead = ""
+        #: ip= addresses, per NIC index (the kernel's ipconfig reads them at boot)
+        self._addresses: dict[int, IPv4Interface | None] = {}
         consoles = spec.console_devices()
         self.consoles = consoles
         self.primary = consoles[-1] if consoles else None
@@ -75,6 +81,28 @@ class Guest:
 
     def nic_up(self, nic: NicSpec) -> bool:
         return any(n.spec == nic and n.link_up for n in self.nics)
+
+    def nic_state(self, nic: NicSpec) -> NicState | None:
+        return next((n for n in self.nics if n.spec == nic), None)
+
+    def nic_address(self, nic: NicSpec) -> IPv4Interface | None:
+        if nic.index not in self._addresses:
+            self._addresses[nic.index] = guest_address(self.spec.bootargs, nic)
+        return self._addresses[nic.index]
+
+    def ping_routes(self) -> list[tuple[IPv4Interface, NicState]]:
+        """The guest's on-link routes, in interface order (the only routes it has)."""
+        routes = []
+        for state in self.nics:
+            iface = self.nic_address(state.spec)
+            if iface is not None:
+                routes.append((iface, state))
+        return routes
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
+        timer = self.platform.reactor.call_later(delay, callback)
+        self._timers.append(timer)
+        return timer
 
     # -- output --------------------------------------------------------------------------------
 
@@ -96,9 +124,16 @@ class Guest:
         self._timers.append(self.platform.reactor.call_later(delay, callback))
 
     def _cancel(self) -> None:
+        self._stop_runner()
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
+
+    def _stop_runner(self) -> None:
+        runner, self._runner = self._runner, None
+        self._typeahead = ""
+        if runner is not None:
+            runner.kill()
 
     # -- boot ----------------------------------------------------------------------------------
 
@@ -147,7 +182,7 @@ class Guest:
             self._later(step, self._userspace)
 
     def _userspace(self) -> None:
-        for line in bootlog.init_log(self.spec):
+        for line in bootlog.init_log(self.spec, self.nic_up):
             self._say(line + "\n")
         self.tap_hook.start(self.nics, self.platform.reactor)
         self.state = "login"
@@ -178,6 +213,14 @@ class Guest:
         for ch in data.decode("utf-8", "surrogateescape"):
             if self.state not in ("login", "password", "shell"):
                 return
+            if self._runner is not None:
+                # a job (ping) has the tty: ^C goes to it, the rest waits for the shell
+                if ch == "\x03":
+                    self._say("^C" + CRLF)
+                    self._runner.interrupt()
+                else:
+                    self._typeahead += ch
+                continue
             self._key(ch)
 
     def _echo(self, text: str) -> None:
@@ -231,15 +274,22 @@ class Guest:
             self.state = "login"
             self._say(f"Login incorrect{CRLF}{self.spec.name} login: ")
         elif self.state == "shell":
-            reply: Reply = run_line(self, line)
-            if reply.out:
-                self._say(reply.out)
-            if reply.action is None:
-                self._say(PROMPT)
-            elif reply.action == "logout":
-                self._logout()
-            else:
-                self.shutdown(reboot=reply.action == "reboot")
+            runner = LineRunner(self, line, self._say, self._line_done)
+            self._runner = runner
+            runner.run()
+
+    def _line_done(self, reply: Reply) -> None:
+        """The command line ended (at once, or when its last job did)."""
+        self._runner = None
+        if reply.action is None:
+            self._say(PROMPT)
+        elif reply.action == "logout":
+            self._logout()
+        else:
+            self.shutdown(reboot=reply.action == "reboot")
+        typed, self._typeahead = self._typeahead, ""
+        if typed and self.state == "shell":
+            self.input(self.primary or "", typed.encode("utf-8", "surrogateescape"))
 
     def _logout(self) -> None:
         self.state = "login"
@@ -249,6 +299,7 @@ class Guest:
 
     def shutdown(self, *, reboot: bool) -> None:
         """An orderly poweroff or reboot through init."""
+        self._stop_runner()
         self.state = "down"
         self._say("\nThe system is going down NOW!\nSent SIGTERM to all processes\n"
                   "Sent SIGKILL to all processes\n"

@@ -34,6 +34,7 @@ from .backends import Backend, BackendError, PtyBackend, make_backend
 from .dmlog import INFO, DmLog, write_stdout
 from .guest import Guest
 from .monitor import POWEROFF, RUNNING, SUSPEND, Monitor
+from .net import close_nics, default_hook, hook_installed, network_mode, open_nic
 from .reactor import Reactor
 from .spec import GuestSpec, PortSpec
 
@@ -61,6 +62,8 @@ class FakeVm:
         self.backends: dict[str, Backend] = {}
         self.opened: list[Backend] = []
         self.guest = Guest(self.spec, settings, self)
+        #: "tap" inside an acrnkit test namespace (the taps are attached), else "model"
+        self.net_mode = network_mode(self.spec.nics)
         self.monitor = Monitor(self.spec, self, self.log, prog)
         self.server: ManagerServer | None = None
         self.outcome: Outcome | None = None
@@ -133,7 +136,11 @@ class FakeVm:
             self.outcome = Outcome(1)
             return False
         self.reactor.add_reader(self.server.fileno(), self._serve_manager)
+        nics = {state.spec.pci.bdf.key: state for state in self.guest.nics}
         for pci in self.spec.pci:
+            if pci.emul == "virtio-net" and self.net_mode == "tap" and pci.bdf.key in nics:
+                open_nic(nics[pci.bdf.key], self.release, self.log)
+                continue
             if pci.emul == "virtio-console":
                 ports = [p for p in self.spec.ports if p.pci_key == pci.bdf.key]
             elif pci.emul == "lpc":
@@ -144,6 +151,8 @@ class FakeVm:
                 if not self._open(port, pci.emul):
                     self.outcome = Outcome(1)
                     return False
+        if self.net_mode == "tap" and not hook_installed():
+            self.guest.tap_hook = default_hook(self.spec.bootargs)
         return True
 
     def _open(self, port: PortSpec, emul: str) -> bool:
@@ -208,6 +217,7 @@ class FakeVm:
 
     def _teardown(self) -> None:
         self.guest.kill()
+        close_nics(self.guest.nics)  # the fds only: a tap is never deleted
         for backend in reversed(self.opened):
             with contextlib.suppress(OSError):
                 backend.close()

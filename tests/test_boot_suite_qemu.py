@@ -30,7 +30,7 @@ def _guest_missing() -> str | None:
 
     try:
         load_guest(GUEST_DIR)
-    except Exception as err:  # noqa: BLE001 - any reason means "not built"
+    except Exception as err:
         return f"no guest image in {GUEST_DIR} (run `acrnkit guest build`): {err}"
     return None
 

@@ -16,8 +16,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from acrnkit.conformance.fixture import Case, Verdict
 
 GOLDEN_FILE = "goldens.json"
 
@@ -86,19 +90,19 @@ class GoldenChecker:
                         f"run again to check against it\n{text}", pytrace=False)
         pytest.fail(text, pytrace=False)
 
-    def _write(self, cases: list[object], case: object) -> None:
+    def _write(self, cases: Sequence[Case], case: Case) -> None:
         from acrnkit.conformance.fixture import write_file
 
-        source = Path(case.source)  # type: ignore[attr-defined]
-        same_file = [c for c in cases if Path(c.source) == source]  # type: ignore[attr-defined]
-        replaced = [case if c.id == case.id else c for c in same_file]  # type: ignore[attr-defined]
-        if all(c.id != case.id for c in same_file):  # type: ignore[attr-defined]
+        source = Path(case.source)
+        same_file = [c for c in cases if Path(c.source) == source]
+        replaced = [case if c.id == case.id else c for c in same_file]
+        if all(c.id != case.id for c in same_file):
             replaced.append(case)
         source.parent.mkdir(parents=True, exist_ok=True)
-        write_file(source, replaced)  # type: ignore[arg-type]
+        write_file(source, replaced)
 
 
-def _verdict(argv: Sequence[str], release: str) -> object:
+def _verdict(argv: Sequence[str], release: str) -> Verdict:
     from acrnkit.argv.check import check
     from acrnkit.conformance.compute import PROG, verdict_of
 

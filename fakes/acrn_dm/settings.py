@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from acrnkit.errors import UnknownReleaseError
 from acrnkit.releases.versions import DEFAULT_VERSION, VERSIONS, normalize_version
 
-#: Exit status for a bad setting (never one of acrn-dm's own: 0, 1, 10, 11, 64).
-EXIT_BAD_SETTING = 2
+# EXIT_BAD_SETTING and SettingsError are shared with the other fake and re-exported here.
+from ..settings_common import EXIT_BAD_SETTING as EXIT_BAD_SETTING
+from ..settings_common import SettingsError as SettingsError
+from ..settings_common import parse_bool
 
 MODES = ("run", "check")
 SCENARIOS = ("normal", "panic", "hang", "slow")
@@ -34,18 +36,8 @@ _MAX_SECONDS = 24 * 3600.0
 BACKENDS = ("sim", "qemu")
 QEMU_MODULE = "acrnkit.fakes.acrn_dm.qemu"
 
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
 
 
-class SettingsError(Exception):
-    """One bad setting; ``str()`` is the whole one-line message (without the program name)."""
-
-    def __init__(self, name: str, value: str, reason: str) -> None:
-        self.name = name
-        self.value = value
-        self.reason = reason
-        super().__init__(f"{name}={value!r}: {reason}")
 
 
 @dataclass(frozen=True)
@@ -95,13 +87,6 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
-def _bool(value: str) -> bool:
-    low = value.strip().lower()
-    if low in _TRUE:
-        return True
-    if low in _FALSE:
-        return False
-    raise ValueError("must be a boolean (1/0, true/false, yes/no, on/off)")
 
 
 def _seconds(value: str) -> float:
@@ -146,13 +131,13 @@ _FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {
     "ACRNKIT_DM_MODE": ("mode", _choice(MODES)),
     "ACRNKIT_RUN_DIR": ("run_dir", _path),
     "ACRNKIT_RECORD": ("record", _path),
-    "ACRNKIT_STRICT_HOST": ("strict_host", _bool),
+    "ACRNKIT_STRICT_HOST": ("strict_host", parse_bool),
     "ACRNKIT_GUEST_SCENARIO": ("scenario", _choice(SCENARIOS)),
     "ACRNKIT_GUEST_BOOT_DELAY": ("boot_delay", _seconds),
     "ACRNKIT_GUEST_KERNEL_RELEASE": ("kernel_release", _kernel_release),
     "ACRNKIT_GUEST_POWER_BUTTON": ("power_button", _choice(POWER_BUTTON_ACTIONS)),
     "ACRNKIT_GUEST_SHUTDOWN_DELAY": ("shutdown_delay", _seconds),
-    "ACRNKIT_DM_PTY_LINKS": ("pty_links", _bool),
+    "ACRNKIT_DM_PTY_LINKS": ("pty_links", parse_bool),
     "ACRNKIT_DM_BACKEND": ("backend", _backend),
 }
 

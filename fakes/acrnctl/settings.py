@@ -17,8 +17,11 @@ from collections.abc import Callable, Mapping
 from acrnkit.errors import UnknownReleaseError
 from acrnkit.releases.versions import DEFAULT_VERSION, VERSIONS, normalize_version
 
-#: Exit status for a bad setting.
-EXIT_BAD_SETTING = 2
+# EXIT_BAD_SETTING and SettingsError are shared with the other fake and re-exported here.
+from ..settings_common import EXIT_BAD_SETTING as EXIT_BAD_SETTING
+from ..settings_common import SettingsError as SettingsError
+from ..settings_common import parse_bool
+
 #: What ACRNKIT_RUN_DIR replaces.
 DEFAULT_RUN_DIR = "/run/acrn"
 #: ``acrnctl start`` modes (ACRNKIT_ACRNCTL_START).
@@ -26,18 +29,8 @@ START_MODES = ("detach", "wait")
 
 #: Prefix owned by the fake acrnctl: an unknown variable under it is a typo, so an error.
 _OWNED_PREFIX = "ACRNKIT_ACRNCTL_"
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
 
 
-class SettingsError(Exception):
-    """One bad setting; ``str()`` is the whole one-line message (without the program name)."""
-
-    def __init__(self, name: str, value: str, reason: str) -> None:
-        self.name = name
-        self.value = value
-        self.reason = reason
-        super().__init__(f"{name}={value!r}: {reason}")
 
 
 class Settings:
@@ -83,13 +76,6 @@ def _path(value: str) -> str:
     return os.path.abspath(value)
 
 
-def _bool(value: str) -> bool:
-    low = value.strip().lower()
-    if low in _TRUE:
-        return True
-    if low in _FALSE:
-        return False
-    raise ValueError("must be a boolean (1/0, true/false, yes/no, on/off)")
 
 
 def _start_mode(value: str) -> str:
@@ -102,7 +88,7 @@ def _start_mode(value: str) -> str:
 _FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {
     "ACRNKIT_ACRN_VERSION": ("version", _version),
     "ACRNKIT_RUN_DIR": ("run_dir", _path),
-    "ACRNKIT_ACRNCTL_SKIP_ROOT_CHECK": ("skip_root_check", _bool),
+    "ACRNKIT_ACRNCTL_SKIP_ROOT_CHECK": ("skip_root_check", parse_bool),
     "ACRNKIT_ACRNCTL_START": ("start_mode", _start_mode),
 }
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         privilege_problem,
         require_privileges,
         sweep_stale,
+        write_launcher,
     )
     from acrnkit.net.probes import Capture, arping, capture, ping, start_capture
 
@@ -53,6 +54,7 @@ _LAZY = {
     "privilege_problem": "acrnkit.net.netns",
     "require_privileges": "acrnkit.net.netns",
     "sweep_stale": "acrnkit.net.netns",
+    "write_launcher": "acrnkit.net.netns",
     "Capture": "acrnkit.net.probes",
     "arping": "acrnkit.net.probes",
     "capture": "acrnkit.net.probes",
@@ -74,5 +76,5 @@ __all__ = [
     "LINK_LOCAL", "Capture", "CapturedPacket", "GuestNic", "IpParam", "PingJob", "PingReply",
     "PingStats", "TestNetwork", "arping", "assert_guest_mac", "capture", "expected_guest_mac",
     "link_local", "list_netns", "open_tap", "parse_ip_param", "ping", "privilege_problem",
-    "require_privileges", "serve_in_thread", "start_capture", "sweep_stale",
+    "require_privileges", "serve_in_thread", "start_capture", "sweep_stale", "write_launcher",
 ]

@@ -498,6 +498,12 @@ class TestNetwork:
         assert binary is not None
         return [binary, "netns", "exec", self.name, *argv]
 
+    def launcher(self, path: str | os.PathLike[str], program: str) -> str:
+        """Write an executable at ``path`` that runs ``program`` inside this namespace
+        (:func:`write_launcher`); returns its path."""
+        self._require_up()
+        return write_launcher(path, self.name, program)
+
     def run(self, argv: Sequence[str], *, check: bool = True, timeout: float | None = 60.0,
             input: str | None = None, env: dict[str, str] | None = None,
             ) -> subprocess.CompletedProcess[str]:
@@ -672,6 +678,42 @@ class TestNetwork:
                 f"host_address='{self.host_address}', state={self._state!r})")
 
 
+def write_launcher(path: str | os.PathLike[str], netns: TestNetwork | str, program: str) -> str:
+    """Write an executable at ``path`` that runs ``program`` (with the launcher's arguments)
+    inside the acrnkit namespace ``netns``, and return its path.
+
+    For a runtime, or :func:`acrnkit.launch.vm.start_vm`, that starts acrn-dm itself: give it
+    the launcher as its acrn-dm. The launcher is a small Python script (``-SE``) that
+    ``execv``-s ``ip netns exec <name> <program> <args...>`` (argv lists only, no shell; ``ip
+    netns exec`` execs in turn), so the process keeps its pid, its process group and its
+    parent: signals, ``waitpid`` and the manager socket (named after the pid) work as without
+    it. ``program`` is resolved on PATH now when it is not an absolute path.
+    """
+    import sys
+
+    name = resolve_netns(netns)
+    if not os.path.isabs(program):
+        found = shutil.which(program)
+        if found is None:
+            raise ConfigError("program", program, "not found on PATH")
+        program = found
+    binary = ip_binary()
+    if binary is None:
+        raise PrivilegeError("iproute2's ip is not installed (apt-get install iproute2)")
+    text = (f"#!{sys.executable} -SE\n"
+            f"# acrnkit.net: runs {program} inside network namespace {name}\n"
+            "import os, sys\n"
+            f"os.execv({binary!r}, [{binary!r}, 'netns', 'exec', {name!r}, {program!r}, "
+            "*sys.argv[1:]])\n")
+    target = os.fspath(path)
+    tmp = f"{target}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, target)
+    return target
+
+
 def resolve_netns(netns: object) -> str:
     """The name of a namespace acrnkit created: a live ``TestNetwork`` or its name."""
     if isinstance(netns, TestNetwork):
@@ -686,4 +728,5 @@ def resolve_netns(netns: object) -> str:
 
 
 __all__ = ["LINK_LOCAL", "TestNetwork", "link_local", "list_netns", "netns_pids",
-           "privilege_problem", "require_privileges", "resolve_netns", "setns", "sweep_stale"]
+           "privilege_problem", "require_privileges", "resolve_netns", "setns", "sweep_stale",
+           "write_launcher"]

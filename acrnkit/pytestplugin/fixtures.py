@@ -1,4 +1,5 @@
-"""The plugin's fixtures: targets, isolated run dirs, VMs, records, bin dirs and goldens."""
+"""The plugin's fixtures: targets, isolated run dirs, VMs, records, bin dirs, goldens and
+isolated test networks (``acrn_netns``, ``acrn_tap``)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,11 @@ TARGET_KEY = pytest.StashKey[Target]()
 BROKEN_KEY = pytest.StashKey[dict[str, tuple[str, str]]]()
 
 VM_FIXTURES = ("acrn_vm", "acrn_vm_factory")
+#: VMs a test started inside a test network: (netns name, VM); stopped before the netns goes
+NETNS_VMS_KEY = pytest.StashKey[list[tuple[str, Any]]]()
+#: the tap ``acrn_netns`` creates: it starts with "tap", so every release's acrn-dm opens it
+#: (1.6 wants the prefix, 2.7 "tap" anywhere, 3.x any name after ``tap=``)
+DEFAULT_TEST_TAP = "tap_acrn0"
 
 
 def session_target(config: pytest.Config) -> Target:
@@ -131,8 +137,14 @@ class VMFactory:
     vms: list[Any] = field(default_factory=list)
 
     def __call__(self, config: Any, *, boot: bool = True, env: dict[str, str] | None = None,
-                 boot_timeout: float | None = None, **shell_options: Any) -> Any:
-        """Start a VM from an acrnkit ``VM``, a ``VMBuilder`` or a raw argv list."""
+                 boot_timeout: float | None = None, netns: Any = None,
+                 **shell_options: Any) -> Any:
+        """Start a VM from an acrnkit ``VM``, a ``VMBuilder`` or a raw argv list.
+
+        ``netns``: a live ``acrnkit.net.TestNetwork`` (``acrn_netns``) or the name of one: the
+        acrn-dm process runs inside that namespace (``ip netns exec``, same pid and process
+        group), so it sees the test's taps. It is stopped before the namespace is deleted.
+        """
         from acrnkit.argv.render import render
         from acrnkit.builder import VMBuilder
         from acrnkit.launch.vm import start_vm
@@ -147,15 +159,22 @@ class VMFactory:
         else:
             raise TypeError("acrn_vm_factory takes a VM, a VMBuilder or an argv list")
         assert self.target.acrn_dm is not None
+        acrn_dm = self.target.acrn_dm
+        netns_name: str | None = None
+        if netns is not None:
+            acrn_dm, netns_name = self._in_netns(netns, acrn_dm)
         log_dir = self.options.console_log or (self.run_dir / "logs")
         merged_env = {**_fake_env(self.target, self.run_dir, self.record), **(env or {})}
         started = time.monotonic()
         # a boot failure that escapes the test marks the target broken (hooks.py)
-        vm = start_vm(argv, acrn_dm=self.target.acrn_dm, run_dir=self.run_dir,
+        vm = start_vm(argv, acrn_dm=acrn_dm, run_dir=self.run_dir,
                       version=self.options.version, env=merged_env, log_dir=log_dir,
                       boot=boot, boot_timeout=boot_timeout or self.options.boot_timeout,
                       shell_options=shell_options)
         self.vms.append(vm)
+        if netns_name is not None:
+            self.request.node.stash.setdefault(NETNS_VMS_KEY, []).append((netns_name, vm))
+            self.request.node.user_properties.append(("acrn_netns", netns_name))
         self.request.node.user_properties.append(
             ("acrn_console_log", str(vm.log_path)))
         self.request.node.user_properties.append(
@@ -163,6 +182,19 @@ class VMFactory:
         for key, path in _image_paths(argv):
             self.request.node.user_properties.append((key, f"{path} sha256:{_sha256(path)}"))
         return vm
+
+    def _in_netns(self, netns: Any, acrn_dm: str) -> tuple[str, str]:
+        """A launcher running ``acrn_dm`` inside ``netns`` (written in the run dir) and the
+        namespace's name."""
+        from acrnkit.net.netns import resolve_netns, write_launcher
+
+        name = resolve_netns(netns)
+        bindir = self.run_dir / "netns-bin"
+        bindir.mkdir(exist_ok=True)
+        path = bindir / f"acrn-dm@{name}"
+        if not path.exists():
+            write_launcher(path, name, acrn_dm)
+        return str(path), name
 
     def close(self) -> None:
         for vm in reversed(self.vms):
@@ -224,6 +256,51 @@ def acrn_vm_argv(acrn_options: AcrnOptions, acrn_run_dir: Path) -> list[str]:
 def acrn_vm(acrn_vm_factory: VMFactory, acrn_vm_argv: list[str]) -> Any:
     """A booted, logged-in VM of ``acrn_vm_argv`` on the selected target."""
     return acrn_vm_factory(acrn_vm_argv)
+
+
+@pytest.fixture
+def acrn_tap_name() -> str:
+    """The name of the tap ``acrn_netns`` creates (``tap_acrn0``). Override it in a conftest
+    or a test module to match the tap your runtime's argv names."""
+    return DEFAULT_TEST_TAP
+
+
+@pytest.fixture
+def acrn_netns(acrn_tap_name: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """An isolated test network (``acrnkit.net.TestNetwork``): a private network namespace with
+    ``lo`` and a persistent tap ``acrn_tap_name`` holding a link-local host address
+    (``169.254.X.1/16``), no route out. Start the VM in it with
+    ``acrn_vm_factory(argv, netns=acrn_netns)``; give the guest
+    ``acrn_netns.guest_ip_param()`` in ``-B``. Teardown stops the VMs started in it, ends every
+    process left inside, deletes the taps and the namespace. Skips with the reason without
+    root, CAP_NET_ADMIN/CAP_SYS_ADMIN, /dev/net/tun or iproute2."""
+    from acrnkit.errors import PrivilegeError
+    from acrnkit.net.netns import TestNetwork, privilege_problem
+
+    problem = privilege_problem()
+    if problem is not None:
+        pytest.skip(f"acrnkit.net: {problem}")
+    net = TestNetwork(tap=acrn_tap_name)
+    try:
+        net.start()
+    except PrivilegeError as err:
+        pytest.skip(f"acrnkit.net: {err}")
+    try:
+        yield net
+    finally:
+        try:
+            for name, vm in reversed(request.node.stash.get(NETNS_VMS_KEY, [])):
+                if name == net.name:
+                    vm.stop()
+        finally:
+            net.close()
+
+
+@pytest.fixture
+def acrn_tap(acrn_netns: Any) -> str:
+    """The tap of ``acrn_netns`` (its name, inside the namespace): put it in the argv as
+    ``virtio-net,tap=<acrn_tap>`` (3.x) or ``virtio-net,<acrn_tap>`` (1.x/2.x)."""
+    return str(acrn_netns.tap)
 
 
 @pytest.fixture

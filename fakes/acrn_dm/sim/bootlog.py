@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .spec import PCI_IDS, DiskSpec, GuestSpec
+from .spec import PCI_IDS, DiskSpec, GuestSpec, NicSpec
 
 Entry = tuple[float, str]
 
@@ -168,11 +168,13 @@ def kernel_log(spec: GuestSpec) -> list[Entry]:
     return [(0.0 if i < 16 else round(i * step, 6), text) for i, text in enumerate(texts)]
 
 
-def init_log(spec: GuestSpec) -> list[str]:
-    """What init prints after the kernel, before getty."""
+def init_log(spec: GuestSpec, link_up: Callable[[NicSpec], bool] | None = None) -> list[str]:
+    """What init prints after the kernel, before getty. ``link_up(nic)``: the carrier the
+    guest sees (default: acrn-dm opens a tap for the NIC's config)."""
     lines = ["Starting syslogd: OK", "Starting klogd: OK", "Populating /dev using mdev: done"]
     for nic in spec.nics:
-        state = "link up" if nic.tap is not None else "no carrier"
+        up = link_up(nic) if link_up is not None else nic.tap is not None
+        state = "link up" if up else "no carrier"
         lines.append(f"Starting network: {nic.name} ({nic.mac}): {state}")
     lines.append("Starting sshd: OK")
     return lines

@@ -3,7 +3,10 @@
 Start-up follows acrn-dm's ``vm_init_vdevs`` order: the manager socket (``monitor_init``) first,
 then the devices in PCI order, each console backend opened at its device's init (the LPC COM
 ports at the ``lpc`` slot). A backend that cannot be opened fails like acrn-dm's device init:
-its lines, ``pci <emul> init failed``, ``Unable to init vdev (<errno>)``, exit 1.
+its lines, ``pci <emul> init failed``, ``Unable to init vdev (<errno>)``, exit 1. Inside an
+acrnkit test namespace each virtio-net attaches to its tap at its device's init (see
+:mod:`.net`); a tap that cannot be opened is acrn-dm's warning and no carrier, not a failure.
+The tap fds are closed at exit; the taps stay.
 
 Then the guest boots. The VM ends when:
 

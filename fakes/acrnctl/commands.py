@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from .release import (
     VM_CREATED,
@@ -416,28 +417,25 @@ def _usage_line(ctl: Acrnctl, command: str, opts: str) -> bool:
     return False
 
 
-def _valid_default(ctl: Acrnctl, command: str, argv: list[str]) -> bool:
-    if len(argv) < 2 or argv[1] == "help":
-        return _usage_line(ctl, command, "VM_NAME VM_NAME ...")
-    return True
+@dataclass(frozen=True)
+class _ArgCheck:
+    """A ``valid_args`` rule: how many words may follow the command, and its usage text.
+    ``exact`` None means "at least one"; ``help`` as the first word always shows the usage."""
+
+    usage: str
+    exact: int | None = None
+
+    def __call__(self, ctl: Acrnctl, command: str, argv: list[str]) -> bool:
+        count_ok = len(argv) >= 2 if self.exact is None else len(argv) == self.exact + 1
+        if not count_ok or argv[1] == "help":
+            return _usage_line(ctl, command, self.usage)
+        return True
 
 
-def _valid_blkrescan(ctl: Acrnctl, command: str, argv: list[str]) -> bool:
-    if len(argv) != 3 or argv[1] == "help":
-        return _usage_line(ctl, command, "VM_NAME slot,newpath")
-    return True
-
-
-def _valid_add(ctl: Acrnctl, command: str, argv: list[str]) -> bool:
-    if len(argv) < 2 or argv[1] == "help":
-        return _usage_line(ctl, command, "launch_scripts options")
-    return True
-
-
-def _valid_start(ctl: Acrnctl, command: str, argv: list[str]) -> bool:
-    if len(argv) != 2 or argv[1] == "help":
-        return _usage_line(ctl, command, "VM_NAME")
-    return True
+_valid_default = _ArgCheck("VM_NAME VM_NAME ...")
+_valid_blkrescan = _ArgCheck("VM_NAME slot,newpath", exact=2)
+_valid_add = _ArgCheck("launch_scripts options")
+_valid_start = _ArgCheck("VM_NAME", exact=1)
 
 
 def _valid_list(ctl: Acrnctl, command: str, argv: list[str]) -> bool:

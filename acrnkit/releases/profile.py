@@ -98,11 +98,17 @@ def _cached(version: str) -> Release:
     return _build(version)
 
 
+_BY_KEY: dict[str, Release] = {}
+
+
 def get_release(version: str | Release) -> Release:
     """The profile for ``version`` (``"3.2"``, ``"v3.2"``); raises UnknownReleaseError."""
     if isinstance(version, Release):
         return version
-    return _cached(normalize_version(version))
+    found = _BY_KEY.get(version)  # the hot path: a key seen before, as spelled
+    if found is None:
+        found = _BY_KEY[version] = _cached(normalize_version(version))
+    return found
 
 
 def all_releases() -> tuple[Release, ...]:

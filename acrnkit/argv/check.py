@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Any
 
@@ -356,28 +356,22 @@ def _h_bootargs(st: _State, opt: Opt) -> None:
 
 
 def _h_memsize(st: _State, opt: Opt) -> None:
+    """``vm_parse_memsize()``: errx(EX_USAGE) on a bad size; a negative one wraps in strtoul and
+    hangs (1.6) or crashes (2.7+) the real acrn-dm."""
     assert opt.value is not None
-    m = re.match(r"\s*-", opt.value)
-    if m and re.match(r"\s*-\s*\d", opt.value):
+    if re.match(r"\s*-\s*\d", opt.value):
+        what = "hangs" if st.release.has("memsize.negative_hangs") else "crashes"
         st.fail(opt.value_index, opt.spelled, opt.value,
-                f"negative memory size: acrn-dm {st.release} "
-                + ("hangs" if st.release.version == "1.6" else "crashes (SIGSEGV)"),
+                f"negative memory size: acrn-dm {st.release} {what}",
                 [Line(f"acrn-dm: invalid memsize '{opt.value}' (acrnkit: the real acrn-dm "
-                      f"{st.release} {'hangs' if st.release.version == '1.6' else 'crashes'} "
-                      "on a negative size)", "stderr")], 1, crash=True, structural=True)
+                      f"{st.release} {what} on a negative size)", "stderr")], 1, crash=True,
+                structural=True)
         return
-    if not _store_parsed(st, opt):
-        st.diags.pop()
-        try:
-            FIELD_CODECS["memsize"].parse(opt.value, st.release)
-        except ConfigError as err:
-            reason = err.reason
-        else:  # pragma: no cover - _store_parsed failed, so parse fails too
-            reason = "invalid"
+    try:
+        _store(st, opt, FIELD_CODECS["memsize"].parse(opt.value, st.release))
+    except ConfigError as err:
         st.errx(opt.value_index, opt.spelled, opt.value, f"invalid memsize '{opt.value}'")
-        st.diags[-1] = Diagnostic("error", opt.value_index, opt.spelled, opt.value,
-                                  f"invalid memsize: {reason}", st.diags[-1].lines,
-                                  st.diags[-1].exit_status)
+        st.diags[-1] = replace(st.diags[-1], message=f"invalid memsize: {err.reason}")
         st.broken = True
 
 

@@ -222,7 +222,7 @@ class Monitor:
         host = LocalHost()
         size = host.size(blk.path)
         if size is None:
-            if self.spec.release.version == "1.6":  # warn(3): stderr, with the errno text
+            if self.spec.release.has("dm.v16_messages"):  # warn(3): stderr, with the errno text
                 text = f"{os.path.basename(self.prog)}: Could not open backing file: {blk.path}"
                 os.write(2, f"{text}: No such file or directory\n".encode(errors="replace"))
             else:  # pr_err without a newline: the next message continues the line

@@ -186,7 +186,7 @@ def tap_open_lines(tap: str, release: Release, *, missing: bool, err: int | None
     1.6 ``open of tup device /dev/net/tun failed``) and ``TUNSETIFF`` (failure: ``open of tap
     device <name> failed: <errno>``), then ``open of tap device <name> failed``.
     """
-    legacy = release.version == "1.6"
+    legacy = release.has("dm.v16_messages")
     lines: list[str] = []
     if missing and not legacy:
         lines.append("virtio_net_get_ifindex: Unable to get interface index on this platform")
@@ -232,7 +232,7 @@ def open_nic(state: NicState, release: Release, log: DmLog) -> None:
         return
     result = attach_tap(state.spec.tap, release)
     for line in result.lines:
-        if release.version == "1.6":
+        if release.has("dm.v16_messages"):
             write_stdout(line + "\n")  # WPRINTF is printf in 1.6
         else:
             log.err(line)  # pr_err

@@ -59,7 +59,7 @@ class FakeVm:
         self.settings = settings
         self.spec = GuestSpec.build(result, settings)
         self.release = self.spec.release
-        self.log = DmLog(self.spec.log_level, numeric_states=self.release.version == "1.6")
+        self.log = DmLog(self.spec.log_level, numeric_states=self.release.has("dm.v16_messages"))
         self.reactor = Reactor()
         self.state = RUNNING
         self.backends: dict[str, Backend] = {}
@@ -208,7 +208,7 @@ class FakeVm:
                 self._finish(Outcome(None, signal.SIGTERM))
                 return
             # sig_handler_term (main.c)
-            if self.release.version == "1.6":
+            if self.release.has("dm.v16_messages"):
                 write_stdout("Receive SIGINT to terminate application...\n")
             else:
                 self.log.out(INFO, "Received SIGINT to terminate application...")

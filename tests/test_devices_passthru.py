@@ -69,7 +69,7 @@ def roundtrip(model: Passthru, version: str) -> None:
 ])
 def test_host_bdf_is_hex(version: str, text: str, bdf: tuple[int, int, int]) -> None:
     model, _ = parse(text, version)
-    assert (model.bus, model.slot, model.func) == bdf
+    assert (model.host_bus, model.host_slot, model.host_func) == bdf
     roundtrip(model, version)
 
 
@@ -330,14 +330,14 @@ def test_error_stops_before_later_options(version: str) -> None:
 # --- the model ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("kwargs", "field"), [
-    ({"bus": 256, "slot": 0}, "passthru.bus"),
-    ({"bus": 0, "slot": 32}, "passthru.slot"),
-    ({"bus": 0, "slot": 0, "func": 8}, "passthru.func"),
-    ({"bus": 0, "slot": 2, "vmsix_on_msi": 6}, "passthru.vmsix_on_msi"),
-    ({"bus": 0, "slot": 2, "romfile": "/a,b"}, "passthru.romfile"),
-    ({"bus": 0, "slot": 2, "dsdt": "/a,b"}, "passthru.dsdt"),
-    ({"bus": 0, "slot": 2, "ignored": ("keep_gsi",)}, "passthru.ignored"),
-    ({"bus": 0, "slot": 2, "ignored": ("a,b",)}, "passthru.ignored"),
+    ({"host_bus": 256, "host_slot": 0}, "passthru.bus"),
+    ({"host_bus": 0, "host_slot": 32}, "passthru.slot"),
+    ({"host_bus": 0, "host_slot": 0, "host_func": 8}, "passthru.func"),
+    ({"host_bus": 0, "host_slot": 2, "vmsix_on_msi": 6}, "passthru.vmsix_on_msi"),
+    ({"host_bus": 0, "host_slot": 2, "romfile": "/a,b"}, "passthru.romfile"),
+    ({"host_bus": 0, "host_slot": 2, "dsdt": "/a,b"}, "passthru.dsdt"),
+    ({"host_bus": 0, "host_slot": 2, "ignored": ("keep_gsi",)}, "passthru.ignored"),
+    ({"host_bus": 0, "host_slot": 2, "ignored": ("a,b",)}, "passthru.ignored"),
 ])
 def test_unrepresentable_values(kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(ConfigError) as info:

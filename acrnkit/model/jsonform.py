@@ -29,7 +29,7 @@ import dataclasses
 import types
 import typing
 from collections.abc import Mapping
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import acrnkit.model.devices  # noqa: F401  (fills the registry)
 from acrnkit.errors import ConfigError
@@ -234,6 +234,11 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
             except ConfigError as err:
                 errors.append(err)
         raise errors[0] if errors else ConfigError(where, value, "wrong type")
+    if origin is Literal:
+        allowed = get_args(hint)
+        if value not in allowed:
+            raise ConfigError(where, value, "must be one of " + ", ".join(map(repr, allowed)))
+        return value
     if origin is tuple:
         if not isinstance(value, list):
             raise ConfigError(where, value, "must be a list")

@@ -125,9 +125,10 @@ class Passthru:
 
     EMULS: ClassVar[tuple[str, ...]] = ("passthru",)
 
-    bus: int
-    slot: int
-    func: int = 0
+    #: the host's PCI address (not the guest slot, which is the ``-s`` bdf)
+    host_bus: int
+    host_slot: int
+    host_func: int = 0
     keep_gsi: bool = False
     no_reset: bool = False
     d3hot_reset: bool = False  # v2.x+
@@ -143,8 +144,9 @@ class Passthru:
     emul: ClassVar[str] = "passthru"
 
     def __post_init__(self) -> None:
-        for name, value, top in (("bus", self.bus, MAX_BUS), ("slot", self.slot, MAX_SLOT),
-                                 ("func", self.func, MAX_FUNC)):
+        for name, value, top in (("bus", self.host_bus, MAX_BUS),
+                                 ("slot", self.host_slot, MAX_SLOT),
+                                 ("func", self.host_func, MAX_FUNC)):
             if not 0 <= value <= top:
                 raise ConfigError(f"passthru.{name}", value, f"must be 0..{top:#x}")
         if self.vmsix_on_msi is not None and not 0 <= self.vmsix_on_msi <= PCI_BARMAX:
@@ -166,10 +168,10 @@ class Passthru:
     @property
     def host_bdf(self) -> str:
         """The host address as sysfs spells it: ``0000:BB:SS.F``."""
-        return f"0000:{self.bus:02x}:{self.slot:02x}.{self.func:x}"
+        return f"0000:{self.host_bus:02x}:{self.host_slot:02x}.{self.host_func:x}"
 
     def render_config(self) -> str:
-        out = [f"{self.bus:x}/{self.slot:x}/{self.func:x}"]
+        out = [f"{self.host_bus:x}/{self.host_slot:x}/{self.host_func:x}"]
         if self.keep_gsi:
             out.append("keep_gsi")
         if self.no_reset:
@@ -286,7 +288,7 @@ class Passthru:
 
     def missing_device_lines(self, release: Release) -> tuple[Line, ...]:
         """What acrn-dm ``release`` prints when the host has no such PCI function."""
-        text = f"No physical PCI device {self.bus:x}:{self.slot:x}.{self.func:x}!"
+        text = f"No physical PCI device {self.host_bus:x}:{self.host_slot:x}.{self.host_func:x}!"
         if release.has("passthru.warnx"):
             return (Line(f"acrn-dm: {text}", "stderr"),)
         return (Line(text),)

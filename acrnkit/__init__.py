@@ -11,7 +11,9 @@ stays light and never imports pexpect or scapy.
 from __future__ import annotations
 
 import os as _os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from acrnkit._lazy import lazy_exports
 
 # Installed, ``fakes/`` and ``conformance/`` live inside this package (pyproject's package-dir
 # maps them to acrnkit.fakes and acrnkit.conformance). When this file is imported straight from a
@@ -107,13 +109,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'acrnkit' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [

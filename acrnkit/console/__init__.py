@@ -15,8 +15,9 @@ Names load on first use: importing this package (or ``acrnkit``) does not import
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from acrnkit._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from acrnkit.console.session import (
@@ -63,11 +64,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'acrnkit.console' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

@@ -11,7 +11,9 @@ scapy is imported by a ``GuestNic`` and by the probe helper process only.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from acrnkit._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from acrnkit.net._common import LINK_LOCAL, CapturedPacket, PingStats, link_local
@@ -63,13 +65,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'acrnkit.net' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [

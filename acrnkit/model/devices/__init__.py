@@ -7,9 +7,7 @@ below load their module when first touched.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from acrnkit._lazy import lazy_exports
 from acrnkit.model.devices.base import (
     MODULE_OF,
     REGISTRY,
@@ -29,11 +27,8 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_exports(
+    __name__, {name: f"{__name__}.{module}" for name, module in _EXPORTS.items()})
 
 
 __all__ = [

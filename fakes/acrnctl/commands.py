@@ -25,7 +25,7 @@ from .release import (
 )
 from .settings import Settings
 from .streams import Streams
-from .vmmngr import VmMngr
+from .vmmngr import VmEntry, VmMngr
 
 #: ``STOP_TIMEOUT`` (acrnctl.c): reset polls this many seconds (+1) for the VM to stop.
 STOP_TIMEOUT = 30
@@ -245,14 +245,26 @@ class Acrnctl:
             self.io.out("There are no VMs\n")
         return 0
 
-    def do_start(self, argv: list[str]) -> int:
-        name = argv[1]
+    def _find(self, name: str) -> VmEntry | None:
+        """The VM called ``name``, or None after acrnctl's ``can't find`` line."""
         entry = self.vmmngr.find(name)
         if entry is None:
             self.io.out(f"can't find {name}\n")
-            return -1
+        return entry
+
+    def _stopped(self, name: str, verb: str) -> bool:
+        """start and del need a stopped VM: ``can't <verb> <vm>(<state>)`` otherwise."""
+        entry = self._find(name)
+        if entry is None:
+            return False
         if entry.state != VM_CREATED:
-            self.io.out(f"can't start {name}({self.state(entry.state)})\n")
+            self.io.out(f"can't {verb} {name}({self.state(entry.state)})\n")
+            return False
+        return True
+
+    def do_start(self, argv: list[str]) -> int:
+        name = argv[1]
+        if not self._stopped(name, "start"):
             return -1
         return self.start_vm(name)
 
@@ -267,9 +279,8 @@ class Acrnctl:
         if name is None:
             self.io.out("Please give a VM name\n")
             return -1
-        entry = self.vmmngr.find(name)
+        entry = self._find(name)
         if entry is None:
-            self.io.out(f"can't find {name}\n")
             return -1
         if entry.state == VM_CREATED:
             self.io.out(f"{name} is already ({self.state(entry.state)})\n")
@@ -278,12 +289,7 @@ class Acrnctl:
 
     def do_del(self, argv: list[str]) -> int:
         name = argv[1]
-        entry = self.vmmngr.find(name)
-        if entry is None:
-            self.io.out(f"can't find {name}\n")
-            return -1
-        if entry.state != VM_CREATED:
-            self.io.out(f"can't delete {name}({self.state(entry.state)})\n")
+        if not self._stopped(name, "delete"):
             return -1
         # rm -f <store>/<vm>.sh, then .args; each a char cmd[PATH_LEN] line on a real host.
         from .add import REAL_CONF_ADD

@@ -11,9 +11,9 @@ stays light and never imports pexpect or scapy.
 from __future__ import annotations
 
 import os as _os
-from typing import TYPE_CHECKING
 
 from acrnkit._lazy import lazy_exports
+from acrnkit._records import TYPE_CHECKING
 
 # Installed, ``fakes/`` and ``conformance/`` live inside this package (pyproject's package-dir
 # maps them to acrnkit.fakes and acrnkit.conformance). When this file is imported straight from a

@@ -6,9 +6,13 @@ from it is touched.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Mapping
-from typing import Any
+import sys
+
+from acrnkit._records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
 
 
 def lazy_exports(package: str, modules: Mapping[str, str]) -> Callable[[str], Any]:
@@ -19,6 +23,13 @@ def lazy_exports(package: str, modules: Mapping[str, str]) -> Callable[[str], An
         module = modules.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        return getattr(importlib.import_module(module), name)
+        return getattr(load_module(module), name)
 
     return __getattr__
+
+
+def load_module(name: str) -> Any:
+    """``importlib.import_module`` for an absolute name, without importing ``importlib`` (the
+    fake acrn-dm's start-up budget is a few milliseconds)."""
+    __import__(name)
+    return sys.modules[name]

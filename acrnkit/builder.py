@@ -14,14 +14,10 @@ not have. Every refusal is one ``ConfigError``/``ValidationError`` line naming t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import replace
-from typing import Any
-
+from acrnkit._records import TYPE_CHECKING, replace
 from acrnkit.argv.check import check
 from acrnkit.argv.render import render
 from acrnkit.errors import ConfigError, ValidationError
-from acrnkit.model.devices.base import Device
 from acrnkit.model.devices.hostbridge import HostBridge
 from acrnkit.model.devices.lpc import Lpc, LpcPort
 from acrnkit.model.slots import RESERVED_SLOTS, Bdf, SlotAllocator
@@ -31,6 +27,12 @@ from acrnkit.releases.emulations import EmulSupport
 from acrnkit.releases.options import Support
 from acrnkit.releases.profile import Release, get_release
 from acrnkit.releases.versions import DEFAULT_VERSION
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
+    from acrnkit.model.devices.base import Device
 
 
 class VMBuilder:

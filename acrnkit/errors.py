@@ -22,7 +22,11 @@ Every error renders as one line naming the field and the offending value, so the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from acrnkit._records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 
 
 class AcrnkitError(Exception):

@@ -36,15 +36,24 @@ def kata_argv(d: Path) -> list[str]:
             "--cpu_affinity", "0", "-k", str(kernel), "-B", "console=hvc0 quiet", "sbx-abc"]
 
 
-def timed(argv: list[str], env: dict[str, str], runs: int) -> tuple[float, int]:
-    samples = []
-    status = -1
+def timed(commands: list[tuple[list[str], dict[str, str]]], runs: int
+          ) -> list[tuple[float, int, list[float]]]:
+    """Median wall time (ms), last exit status and all samples of each command. The commands
+    take turns in every round, so a change in the machine's load touches them all alike."""
+    samples: list[list[float]] = [[] for _ in commands]
+    statuses = [-1] * len(commands)
     for _ in range(runs):
-        start = time.perf_counter()
-        done = subprocess.run(argv, env=env, capture_output=True)
-        samples.append(time.perf_counter() - start)
-        status = done.returncode
-    return statistics.median(samples) * 1000, status
+        for i, (argv, env) in enumerate(commands):
+            start = time.perf_counter()
+            done = subprocess.run(argv, env=env, capture_output=True)
+            samples[i].append((time.perf_counter() - start) * 1000)
+            statuses[i] = done.returncode
+    return [(statistics.median(s), st, s) for s, st in zip(samples, statuses, strict=True)]
+
+
+def spread(ratios: list[float]) -> str:
+    q = statistics.quantiles(ratios, n=4)
+    return f"per-round ratio p25 {q[0]:.2f} / p75 {q[2]:.2f}"
 
 
 def rss_kb(pid: int) -> int:
@@ -56,10 +65,12 @@ def rss_kb(pid: int) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=25)
+    ap.add_argument("--runs", type=int, default=41)
     ap.add_argument("--parallel", type=int, default=32)
     args = ap.parse_args()
-    fake = shutil.which("fake-acrn-dm")
+    # the fake installed beside this interpreter first (a venv's), then whatever PATH finds
+    fake = (shutil.which("fake-acrn-dm", path=os.path.dirname(sys.executable))
+            or shutil.which("fake-acrn-dm"))
     if fake is None:
         sys.exit("fake-acrn-dm is not installed")
     env = dict(os.environ)
@@ -69,17 +80,22 @@ def main() -> None:
         argv = kata_argv(d)
         check_env = {**env, "ACRNKIT_DM_MODE": "check", "ACRNKIT_RUN_DIR": str(d),
                      "ACRNKIT_ACRN_VERSION": "3.2"}
-        base, _ = timed([sys.executable, "-c", "pass"], env, args.runs)
-        script, st1 = timed([fake, *argv], check_env, args.runs)
         from acrnkit.launch.bindir import make_bin_dir
 
         launcher = make_bin_dir(d / "bin")["acrn-dm"]
-        fast, st2 = timed([str(launcher), *argv], check_env, args.runs)
+        (base, _, b_s), (script, st1, s_s), (fast, st2, f_s) = timed(
+            [([sys.executable, "-c", "pass"], env), ([fake, *argv], check_env),
+             ([str(launcher), *argv], check_env)], args.runs)
         print(f"python3 -c pass:                     {base:7.1f} ms (median of {args.runs})")
         print(f"fake-acrn-dm check, Kata-sized argv: {script:7.1f} ms  ratio {script / base:.2f}"
-              f"  (console script; exit {st1})")
+              f"  (console script; exit {st1}; "
+              f"{spread([x / y for x, y in zip(s_s, b_s, strict=True)])})")
         print(f"bin-dir acrn-dm launcher (-SE):      {fast:7.1f} ms  ratio {fast / base:.2f}"
-              f"  (what acrn_bin_dir / acrnkit bin-dir give; exit {st2})")
+              f"  (what acrn_bin_dir / acrnkit bin-dir give; exit {st2}; "
+              f"{spread([x / y for x, y in zip(f_s, b_s, strict=True)])})")
+        if "import re" in Path(fake).read_text(errors="replace"):
+            print("  note: this fake-acrn-dm was written by a pip older than 25.2 whose console "
+                  "scripts import re (about 4 ms); `pip install -U pip` and reinstall")
 
         from acrnkit.console import ConsoleSession
 

@@ -22,15 +22,12 @@ not exist on 3.2+, ``--pm_notify_channel uart`` on 3.x, no ``-s`` device on 3.2+
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache
-from typing import Any
-
+from acrnkit._memo import bounded_cache
+from acrnkit._records import TYPE_CHECKING, dataclass, field, replace
 from acrnkit.argv.getopt import GetoptFailure, Opt, Positional, scan
-from acrnkit.argv.host import Host, StaticHost
+from acrnkit.argv.host import StaticHost
 from acrnkit.errors import ConfigError
+from acrnkit.model.ctext import DECIMAL, number_prefix, skip_space
 from acrnkit.model.devices.base import DeviceInitError, Line, ParseContext, lookup
 from acrnkit.model.devices.lpc import LpcPort
 from acrnkit.model.slots import Bdf
@@ -40,7 +37,16 @@ from acrnkit.releases.options import Support
 from acrnkit.releases.profile import Release, get_release
 from acrnkit.releases.versions import DEFAULT_VERSION
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+    from acrnkit.argv.host import Host
+
+    _Built = tuple[int, Bdf, Any, bool]  # argv index, address, device model, boot flag
+
 EX_USAGE = 64
+_ONE_DIGIT = frozenset(DECIMAL)
 STR_LEN = 1024  # devicemodel/include/sw_load.h STR_LEN: -k/-r/-E path limit
 BOOT_ARG_LEN = 2048  # devicemodel/core/sw_load_common.c (v1.1+)
 
@@ -81,10 +87,16 @@ class CheckResult:
     #: builds the model on first use of ``vm``: validation alone never pays for it
     _vm_factory: Callable[[], VM | None] = field(repr=False, compare=False)
 
-    @cached_property
+    @property
     def vm(self) -> VM | None:
-        """The typed model of the argv, or None when it cannot be represented."""
-        return self._vm_factory()
+        """The typed model of the argv, or None when it cannot be represented (built once, on
+        first use)."""
+        try:
+            vm: VM | None = object.__getattribute__(self, "_vm")
+        except AttributeError:
+            vm = self._vm_factory()
+            object.__setattr__(self, "_vm", vm)  # a memo, not a field: the record stays frozen
+        return vm
 
     @property
     def ok(self) -> bool:
@@ -359,7 +371,9 @@ def _h_memsize(st: _State, opt: Opt) -> None:
     """``vm_parse_memsize()``: errx(EX_USAGE) on a bad size; a negative one wraps in strtoul and
     hangs (1.6) or crashes (2.7+) the real acrn-dm."""
     assert opt.value is not None
-    if re.match(r"\s*-\s*\d", opt.value):
+    sign = skip_space(opt.value)
+    digit = skip_space(opt.value, sign + 1)
+    if opt.value.startswith("-", sign) and opt.value[digit:digit + 1] in _ONE_DIGIT:
         what = "hangs" if st.release.has("memsize.negative_hangs") else "crashes"
         st.fail(opt.value_index, opt.spelled, opt.value,
                 f"negative memory size: acrn-dm {st.release} {what}",
@@ -385,7 +399,7 @@ def _h_lpc(st: _State, opt: Opt) -> None:
         st.broken = True
 
 
-@lru_cache(maxsize=4096)
+@bounded_cache(maxsize=4096)
 def _slot_syntax(text: str, version: str
                  ) -> tuple[str | None, Bdf | None, str, str | None, bool, EmulSupport | None]:
     """The state-free part of ``pci_parse_slot()``: (error line, bdf, emul, config, boot,
@@ -554,6 +568,7 @@ def _h_acpidev_pt(st: _State, opt: Opt) -> None:
 
 
 def _h_mmiodev_pt(st: _State, opt: Opt) -> None:
+    import re  # only for this rarely used option: re is off the usual start-up path
     assert opt.value is not None
     if not re.fullmatch(r"0[xX][0-9a-fA-F]+,0[xX][0-9a-fA-F]+", opt.value):
         base, _, size = opt.value.partition(",")
@@ -563,6 +578,7 @@ def _h_mmiodev_pt(st: _State, opt: Opt) -> None:
 
 
 def _h_ssram(st: _State, opt: Opt) -> None:
+    import re  # only for this rarely used option: re is off the usual start-up path
     if opt.value is None:
         _store(st, opt, True)
         return
@@ -583,6 +599,7 @@ def _h_ssram(st: _State, opt: Opt) -> None:
 def _h_logger(st: _State, opt: Opt) -> None:
     """``init_logger_setting()`` (v3.2 devicemodel/log/log.c): ``name,level=N[;...]``; each good
     element prints ``logger: name=..., level=...`` on stdout; junk after N is allowed."""
+    import re  # only for this rarely used option: re is off the usual start-up path
     assert opt.value is not None
     lines: list[Line] = []
     for elem in opt.value.split(";"):
@@ -634,6 +651,7 @@ def _h_pm_by_vuart(st: _State, opt: Opt) -> None:
 
 
 def _h_gvtargs(st: _State, opt: Opt) -> None:
+    import re  # only for this rarely used option: re is off the usual start-up path
     value = opt.value
     assert value is not None
     if len(re.findall(r"[+-]?\d+", value)) < 3 or not re.fullmatch(
@@ -691,7 +709,11 @@ _HANDLERS: dict[str, Any] = {
 
 # --- after the getopt loop --------------------------------------------------------------------
 
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+def _is_uuid(text: str) -> bool:
+    """8-4-4-4-12 hex digits, as ``uuid_parse()`` wants."""
+    groups = text.split("-")
+    return [len(g) for g in groups] == [8, 4, 4, 4, 12] and \
+        all(g.strip("0123456789abcdefABCDEF") == "" for g in groups)
 
 
 def _after_options(st: _State, positionals: list[Positional]) -> None:
@@ -723,7 +745,7 @@ def _after_options(st: _State, positionals: list[Positional]) -> None:
         if name.value == "":
             st.diags.append(Diagnostic("warning", name.at, "name", "", "empty VM name"))
     uuid = st.values.get("uuid")
-    if uuid is not None and not _UUID.fullmatch(str(uuid)):
+    if uuid is not None and not _is_uuid(str(uuid)):
         st.fail(None, "-U", uuid, "invalid UUID: vm_create fails", [Line("vm_create failed")], 1)
 
 
@@ -738,9 +760,6 @@ _SINGLETON = {
     "virtio-gpu": "virtio_gpu_init: only 1 virtio-gpu device can be created.",
     "xhci": "controller already defined",
 }
-
-
-_Built = tuple[int, Bdf, Any, bool]  # argv index, address, device model, boot flag
 
 
 def _init_devices(st: _State) -> list[_Built]:
@@ -821,7 +840,7 @@ def _init_devices(st: _State) -> list[_Built]:
     return built
 
 
-@lru_cache(maxsize=4096)
+@bounded_cache(maxsize=4096)
 def _parse_device(emul: str, config: str | None, version: str, slot: int, func: int,
                   ) -> tuple[Any, DeviceInitError | None, tuple[tuple[str, Line], ...],
                              tuple[tuple[str, object, str], ...], tuple[tuple[str, Line], ...]]:
@@ -898,8 +917,10 @@ def _file_lines(st: _State, idx: int, emul: str, device: Any, config: str | None
 
 def _lpc_port_files(st: _State) -> tuple[str, list[Line]] | None:
     for port in st.values.get("lpc", []):
-        if port.backend_kind == "tcp" and not re.match(r"tcp[^:]*:\s*[+-]?\d",
-                                                        port.backend or ""):
+        backend = port.backend or ""
+        if port.backend_kind == "tcp" and not (
+                backend.startswith("tcp") and ":" in backend
+                and number_prefix(backend.partition(":")[2], 10) is not None):
             # uart_set_backend(): "tcp" needs ":<port>" (dm_strtol), else the LPC init fails
             # with no line of its own (v3.2 devicemodel/hw/uart_core.c)
             return (f"-l {port.render()}: tcp backend without a port number", [])

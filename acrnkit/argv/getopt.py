@@ -11,13 +11,15 @@ option before the next one is looked at, exactly like the ``switch`` in ``main()
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import NamedTuple
-
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.releases.profile import Release
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
 
-class Opt(NamedTuple):
+
+@dataclass(frozen=True)
+class Opt:
     """One option occurrence.
 
     ``at`` is the argv position (0-based, argv[0] excluded) where the option was written;
@@ -35,19 +37,22 @@ class Opt(NamedTuple):
     letter: str | None = None
 
 
-class GetoptFailure(NamedTuple):
+@dataclass(frozen=True)
+class GetoptFailure:
     """getopt printed ``message`` (without the program prefix) to stderr and returned ``'?'``."""
 
     at: int
     message: str
 
 
-class Positional(NamedTuple):
+@dataclass(frozen=True)
+class Positional:
     at: int
     value: str
 
 
-# Events are NamedTuples, not dataclasses: scan() makes one per option on the validation hot path.
+# scan() makes one event per option on the validation hot path: every call passes all fields
+# positionally, which the records' __init__ handles fastest.
 Event = Opt | GetoptFailure
 
 
@@ -118,9 +123,9 @@ def _long(argv: Sequence[str], i: int, release: Release) -> tuple[Event, int]:
     if not match.takes_arg:
         if eq:
             return GetoptFailure(i, f"option '--{match.name}' doesn't allow an argument"), i + 1
-        return Opt(i, match.key, spelled, None, None), i + 1
+        return Opt(i, match.key, spelled, None, None, None), i + 1
     if eq:
-        return Opt(i, match.key, spelled, attached, i), i + 1
+        return Opt(i, match.key, spelled, attached, i, None), i + 1
     if i + 1 < len(argv):
-        return Opt(i, match.key, spelled, argv[i + 1], i + 1), i + 2
+        return Opt(i, match.key, spelled, argv[i + 1], i + 1, None), i + 2
     return GetoptFailure(i, f"option '--{match.name}' requires an argument"), i + 1

@@ -9,14 +9,16 @@ image...) still yields a model; ``check`` reports those.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
+from acrnkit._records import TYPE_CHECKING
 from acrnkit.argv.check import check
 from acrnkit.argv.host import StaticHost
 from acrnkit.errors import ArgvError
 from acrnkit.model.vm import VM
 from acrnkit.releases.profile import Release
 from acrnkit.releases.versions import DEFAULT_VERSION
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def parse(argv: Sequence[str], release: Release | str = DEFAULT_VERSION) -> VM:

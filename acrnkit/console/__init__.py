@@ -15,9 +15,8 @@ Names load on first use: importing this package (or ``acrnkit``) does not import
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from acrnkit._lazy import lazy_exports
+from acrnkit._records import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from acrnkit.console.session import (

@@ -22,7 +22,13 @@ import os, sys
 sys.path.extend({paths!r})
 for _key, _value in {env!r}:
     os.environ.setdefault(_key, _value)
-import importlib.util as _u
+{preload}from {module} import {entry}
+sys.exit({entry}())
+"""
+
+# Only when acrnkit is not laid out as an ordinary installed package (an editable install maps
+# its folders): import its three roots from where they really are before the fake's module.
+_PRELOAD = """import importlib.util as _u
 for _name, _dirs in {packages!r}:
     if _name not in sys.modules:
         _spec = _u.spec_from_file_location(_name, _dirs[0] + "/__init__.py",
@@ -30,11 +36,11 @@ for _name, _dirs in {packages!r}:
         _mod = _u.module_from_spec(_spec)
         sys.modules[_name] = _mod
         _spec.loader.exec_module(_mod)
-from {module} import main
-sys.exit(main())
 """
 
-FAKES = {"acrn-dm": "acrnkit.fakes.acrn_dm.main", "acrnctl": "acrnkit.fakes.acrnctl.main"}
+#: name -> (module, entry function)
+FAKES = {"acrn-dm": ("acrnkit.fakes.acrn_dm.main", "console_main"),
+         "acrnctl": ("acrnkit.fakes.acrnctl.main", "main")}
 
 
 def _package_dirs() -> list[tuple[str, list[str]]]:
@@ -56,12 +62,23 @@ def _search_path() -> list[str]:
     return paths
 
 
+def _needs_preload(packages: list[tuple[str, list[str]]], paths: list[str]) -> bool:
+    """True unless each root is the plain folder a search path entry would find by name."""
+    for name, dirs in packages:
+        expected = [os.path.join(p, *name.split(".")) for p in paths]
+        if len(dirs) != 1 or os.path.realpath(dirs[0]) not in map(os.path.realpath, expected):
+            return True
+    return False
+
+
 def write_launcher(path: Path, module: str, name: str,
-                   env: Mapping[str, str] | None = None) -> Path:
-    """A launcher for ``module:main``; ``env`` holds defaults (the caller's environment wins)."""
-    text = _TEMPLATE.format(python=sys.executable, name=name, paths=_search_path(),
-                            packages=_package_dirs(), module=module,
-                            env=sorted((env or {}).items()))
+                   env: Mapping[str, str] | None = None, entry: str = "main") -> Path:
+    """A launcher for ``module:entry``; ``env`` holds defaults (the caller's environment wins)."""
+    paths = _search_path()
+    packages = _package_dirs()
+    preload = _PRELOAD.format(packages=packages) if _needs_preload(packages, paths) else ""
+    text = _TEMPLATE.format(python=sys.executable, name=name, paths=paths, preload=preload,
+                            module=module, entry=entry, env=sorted((env or {}).items()))
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     tmp.chmod(0o755)
@@ -75,5 +92,5 @@ def make_bin_dir(directory: str | os.PathLike[str],
     gives defaults such as ``ACRNKIT_RUN_DIR`` and ``ACRNKIT_ACRN_VERSION``."""
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
-    return {name: write_launcher(target / name, module, name, env)
-            for name, module in FAKES.items()}
+    return {name: write_launcher(target / name, module, name, env, entry)
+            for name, (module, entry) in FAKES.items()}

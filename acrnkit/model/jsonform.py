@@ -28,8 +28,9 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections import abc
 from collections.abc import Mapping
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
 
 import acrnkit.model.devices  # noqa: F401  (fills the registry)
 from acrnkit.errors import ConfigError
@@ -201,12 +202,21 @@ def device_from_json(raw: Any, rel: Release, where: str = "device",
     return PciDevice(bdf, device, boot)
 
 
+#: The model modules import typing names only for type checkers (their run time must not pay for
+#: ``typing``; see acrnkit/_records.py), so their string annotations are evaluated with these.
+_TYPING_NAMES: dict[str, Any] = {
+    "Any": Any, "ClassVar": ClassVar, "Literal": Literal, "Union": Union,
+    "Callable": abc.Callable, "Iterable": abc.Iterable, "Iterator": abc.Iterator,
+    "Mapping": abc.Mapping, "Sequence": abc.Sequence,
+}
+
+
 def _has_field(cls: type[Any], name: str) -> bool:
     return any(f.name == name for f in dataclasses.fields(cls))
 
 
 def _build(cls: type[Any], data: Mapping[str, Any], where: str) -> Any:
-    hints = get_type_hints(cls)
+    hints = get_type_hints(cls, localns=_TYPING_NAMES)
     names = {f.name for f in dataclasses.fields(cls) if f.init}
     kwargs = {}
     for key, value in data.items():

@@ -8,12 +8,13 @@ junk is ignored. Ranges: bus 0..255, slot 0..31, func 0..7.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from functools import lru_cache
-
+from acrnkit._memo import bounded_cache
+from acrnkit._records import TYPE_CHECKING, dataclass, field
 from acrnkit.errors import ConfigError
+from acrnkit.model.ctext import is_decimal, number_prefix, split_any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 MAX_BUS = 255
 MAX_SLOT = 31
@@ -23,9 +24,6 @@ MAX_FUNC = 7
 #: launch scripts skip it); slot 31 is where passthru "gpu" added igd-lpc (v1.6-v2.5
 #: devicemodel/hw/pci/passthrough.c) and where ACRN's scripts put the LPC-like devices.
 RESERVED_SLOTS: frozenset[int] = frozenset({2, 31})
-
-_LEADING_INT = re.compile(r"\s*([+-]?\d+)")
-
 
 @dataclass(frozen=True, order=True)
 class Bdf:
@@ -69,24 +67,25 @@ class Bdf:
 
     @classmethod
     def _parse_uncached(cls, text: str) -> Bdf:
-        parts = re.split(r"[:/.]", text)
+        parts = split_any(text, ":/.")
         values: list[int] = []
         for part in parts[:3]:
-            m = _LEADING_INT.match(part)
-            if not m:
+            found = number_prefix(part, 10)
+            if found is None:
                 raise ConfigError("pci.bdf", text, "each field must start with a decimal number")
-            values.append(int(m.group(1)))
+            values.append(found[0])
         if len(values) == 1:
             bus, slot, func = 0, values[0], 0
         elif len(values) == 2:
             bus, slot, func = 0, values[0], values[1]
         else:
             bus, slot, func = values
-        canonical = re.fullmatch(r"\d+([:]\d+){0,2}", text) is not None
+        fields = text.split(":")
+        canonical = len(fields) <= 3 and all(is_decimal(f) for f in fields)
         return cls(bus, slot, func, len(values) if canonical else 0)
 
 
-@lru_cache(maxsize=1024)
+@bounded_cache(maxsize=1024)
 def _parse_bdf(text: str) -> Bdf:
     return Bdf._parse_uncached(text)
 

@@ -6,10 +6,9 @@ acrn-dm's own message for the release.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-
+from acrnkit._records import dataclass, field
 from acrnkit.errors import ConfigError
+from acrnkit.model.ctext import find_any, is_decimal, number_prefix
 from acrnkit.releases.profile import Release
 
 MB = 1 << 20
@@ -22,19 +21,11 @@ def c_strtoul(text: str) -> tuple[int, str] | None:
 
     A leading ``-`` negates modulo 2**64, as C does.
     """
-    m = re.match(r"\s*([+-]?)(0[xX](?=[0-9a-fA-F])[0-9a-fA-F]+|0[0-7]*|[1-9]\d*)", text)
-    if not m:
+    found = number_prefix(text)
+    if found is None:
         return None
-    digits = m.group(2)
-    if digits[:2].lower() == "0x":
-        value = int(digits, 16)
-    elif digits.startswith("0") and len(digits) > 1:
-        value = int(digits, 8)
-    else:
-        value = int(digits)
-    if m.group(1) == "-":
-        value = (-value) % (1 << 64)
-    return value, text[m.end():]
+    value, end = found
+    return value % (1 << 64), text[end:]
 
 
 @dataclass(frozen=True)
@@ -128,11 +119,11 @@ class CpuAffinity:
         items: list[tuple[int, int]] = []
         rest = text
         while rest[:1].isdigit():
-            stop = re.search(r"[,-]" if ranges else ",", rest)
-            if stop is None:
+            stop = find_any(rest, ",-" if ranges else ",")
+            if stop < 0:
                 items.append((_prefix_int(rest),) * 2)
                 break
-            head, sep, rest = rest[:stop.start()], rest[stop.start()], rest[stop.end():]
+            head, sep, rest = rest[:stop], rest[stop], rest[stop + 1:]
             if sep == ",":
                 items.append((_prefix_int(head),) * 2)
                 continue
@@ -150,10 +141,10 @@ class CpuAffinity:
 
 
 def _prefix_int(text: str) -> int:
-    m = re.match(r"\s*[+-]?\d+", text)
-    if not m:
+    found = number_prefix(text, 10)
+    if found is None:
         return 0
-    value = int(m.group(0))
+    value = found[0]
     if not -(1 << 31) <= value < (1 << 31):
         raise ConfigError("cpu_affinity", text, "number out of range")
     return value
@@ -217,7 +208,7 @@ class IntrMonitor:
     @classmethod
     def parse(cls, text: str) -> IntrMonitor:
         parts = text.split(",")
-        if len(parts) != 4 or not all(re.fullmatch(r"\d+", p) for p in parts):
+        if len(parts) != 4 or not all(is_decimal(p) for p in parts):
             raise ConfigError("intr_monitor", text, "want threshold,period,delay,duration")
         a, b, c, d = (int(p) for p in parts)
         return cls(a, b, c, d)

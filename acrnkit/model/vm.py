@@ -7,16 +7,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
-from typing import Any
-
+from acrnkit._records import TYPE_CHECKING, dataclass, fields, replace
 from acrnkit.errors import ConfigError
-from acrnkit.model.devices.base import Device
 from acrnkit.model.devices.lpc import LpcPort
 from acrnkit.model.slots import Bdf
 from acrnkit.model.values import CpuAffinity, IntrMonitor, MemSize, Ovmf
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+    from acrnkit.model.devices.base import Device
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,8 @@ scapy is imported by a ``GuestNic`` and by the probe helper process only.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from acrnkit._lazy import lazy_exports
+from acrnkit._records import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from acrnkit.net._common import LINK_LOCAL, CapturedPacket, PingStats, link_local

@@ -8,17 +8,33 @@ version numbers, so "what changed in 3.0?" is answered by reading ``FEATURES`` b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from enum import Enum
-
+from acrnkit._records import TYPE_CHECKING
 from acrnkit.releases.versions import VERSIONS
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import ClassVar
 
-class EmulSupport(Enum):
-    OK = "ok"
-    #: v3.0+ ``pci_parse_slot()`` prints ``The "<emul>" parameter is obsolete and ignored`` and
-    #: still fails with exit 1 (v3.0 devicemodel/hw/pci/core.c).
-    OBSOLETE_REJECTED = "obsolete-rejected"
+
+class EmulSupport(str):
+    """``EmulSupport.OK`` or ``EmulSupport.OBSOLETE_REJECTED``: v3.0+ ``pci_parse_slot()`` prints
+    ``The "<emul>" parameter is obsolete and ignored`` and still fails with exit 1 (v3.0
+    devicemodel/hw/pci/core.c).
+
+    A ``str`` with named instances rather than an ``Enum``, for the fake's start-up time (see
+    :class:`acrnkit.releases.options.Support`).
+    """
+
+    __slots__ = ()
+    OK: ClassVar[EmulSupport]
+    OBSOLETE_REJECTED: ClassVar[EmulSupport]
+
+    def __repr__(self) -> str:
+        return f"EmulSupport.{self.upper().replace('-', '_')}"
+
+
+EmulSupport.OK = EmulSupport("ok")
+EmulSupport.OBSOLETE_REJECTED = EmulSupport("obsolete-rejected")
 
 
 def _since(first: str) -> tuple[str, ...]:

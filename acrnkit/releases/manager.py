@@ -22,12 +22,14 @@ Sources (read with ``git show TAG:path`` in projectacrn/acrn-hypervisor):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import ConfigError, UnknownReleaseError
 from acrnkit.releases.versions import normalize_version
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 #: Names of every DM message id any release has, in enum order.
 DM_MESSAGE_NAMES: tuple[str, ...] = (

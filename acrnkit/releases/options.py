@@ -14,17 +14,34 @@ Cell meanings:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from enum import Enum
-
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.releases.versions import VERSIONS
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import ClassVar
 
-class Support(Enum):
-    OK = "ok"
-    OBSOLETE = "obsolete"
-    USAGE = "usage"
+
+class Support(str):
+    """A cell of the table: ``Support.OK``, ``Support.OBSOLETE`` or ``Support.USAGE``.
+
+    A ``str`` with three named instances rather than an ``Enum``: ``enum`` (with the
+    ``functools`` and ``collections`` it imports) would cost the fake acrn-dm more start-up time
+    than all of these tables.
+    """
+
+    __slots__ = ()
+    OK: ClassVar[Support]
+    OBSOLETE: ClassVar[Support]
+    USAGE: ClassVar[Support]
+
+    def __repr__(self) -> str:
+        return f"Support.{self.upper()}"
+
+
+Support.OK = Support("ok")
+Support.OBSOLETE = Support("obsolete")
+Support.USAGE = Support("usage")
 
 
 @dataclass(frozen=True)

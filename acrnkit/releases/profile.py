@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cache
-
+from acrnkit._records import TYPE_CHECKING, dataclass, field
 from acrnkit.releases.emulations import EMULATIONS, FEATURES, EmulSupport
 from acrnkit.releases.options import LONG_ORDER, OPTION_ROWS, OPTSTR, OptionRow, Support
 from acrnkit.releases.versions import VERSIONS, normalize_version
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 @dataclass(frozen=True)
@@ -93,11 +93,7 @@ def _build(version: str) -> Release:
     )
 
 
-@cache
-def _cached(version: str) -> Release:
-    return _build(version)
-
-
+_BY_VERSION: dict[str, Release] = {}
 _BY_KEY: dict[str, Release] = {}
 
 
@@ -107,7 +103,11 @@ def get_release(version: str | Release) -> Release:
         return version
     found = _BY_KEY.get(version)  # the hot path: a key seen before, as spelled
     if found is None:
-        found = _BY_KEY[version] = _cached(normalize_version(version))
+        canonical = normalize_version(version)
+        found = _BY_VERSION.get(canonical)
+        if found is None:
+            found = _BY_VERSION[canonical] = _build(canonical)
+        _BY_KEY[version] = found
     return found
 
 

@@ -11,9 +11,8 @@ This module is imported on every start, so it imports nothing heavy.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import UnknownReleaseError
 from acrnkit.releases.versions import DEFAULT_VERSION, VERSIONS, normalize_version
 
@@ -21,6 +20,9 @@ from acrnkit.releases.versions import DEFAULT_VERSION, VERSIONS, normalize_versi
 from ..settings_common import EXIT_BAD_SETTING as EXIT_BAD_SETTING
 from ..settings_common import SettingsError as SettingsError
 from ..settings_common import parse_bool
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 MODES = ("run", "check")
 SCENARIOS = ("normal", "panic", "hang", "slow")

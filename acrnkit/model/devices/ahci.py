@@ -19,15 +19,16 @@ Sources: ``devicemodel/hw/pci/ahci.c`` (``pci_ahci_init``, ``pci_ahci_hd_init``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import ConfigError
 from acrnkit.model.devices.base import DeviceInitError, FileRef, ParseContext, no_comma, register
 
 # blockif_open's option grammar is shared with virtio-blk (devicemodel/hw/block_if.c).
 from acrnkit.model.devices.blockif import Discard, SectorSize, parse_options, render_options
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 MAX_PORTS = 32
 EMULS = ("ahci", "ahci-hd", "ahci-cd")

@@ -13,12 +13,29 @@ that can never open, a missing ``mac=``...), as (field, value, reason) triples.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, TypeVar
-
+from acrnkit._lazy import load_module
+from acrnkit._records import TYPE_CHECKING, dataclass, field
 from acrnkit.errors import ConfigError
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, ClassVar, Protocol, TypeVar
+
+    class Device(Protocol):
+        EMULS: ClassVar[tuple[str, ...]]
+
+        @property
+        def emul(self) -> str: ...
+
+        def render_config(self) -> str | None: ...
+
+        def problems(self, release: Release) -> list[tuple[str, object, str]]: ...
+
+        def files(self) -> list[FileRef]: ...
+
+    DeviceParser = Callable[[str, "str | None", "ParseContext"], Any]
+    T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -71,19 +88,6 @@ class ParseContext:
         self.warnings.append((field_name, line))
 
 
-class Device(Protocol):
-    EMULS: ClassVar[tuple[str, ...]]
-
-    @property
-    def emul(self) -> str: ...
-
-    def render_config(self) -> str | None: ...
-
-    def problems(self, release: Release) -> list[tuple[str, object, str]]: ...
-
-    def files(self) -> list[FileRef]: ...
-
-
 @dataclass(frozen=True)
 class FileRef:
     """A host file the device opens at init; the checker decides whether it is good enough.
@@ -97,13 +101,9 @@ class FileRef:
     kind: str
 
 
-DeviceParser = Callable[[str, "str | None", ParseContext], Any]
 
 #: emul name -> (model class, parser). Filled by ``register``.
 REGISTRY: dict[str, tuple[type[Any], DeviceParser]] = {}
-
-T = TypeVar("T")
-
 
 def register(*emuls: str) -> Callable[[type[T]], type[T]]:
     def wrap(cls: type[T]) -> type[T]:
@@ -135,10 +135,8 @@ def lookup(emul: str) -> tuple[type[Any], DeviceParser] | None:
     """The model class and parser for ``emul``, importing its module on first use."""
     found = REGISTRY.get(emul)
     if found is None and emul in MODULE_OF:
-        import importlib
-
         try:
-            importlib.import_module(f"acrnkit.model.devices.{MODULE_OF[emul]}")
+            load_module(f"acrnkit.model.devices.{MODULE_OF[emul]}")
         except ModuleNotFoundError:
             return None
         found = REGISTRY.get(emul)

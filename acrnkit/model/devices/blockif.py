@@ -9,23 +9,21 @@ A malformed discard, sectorsize or range fails with no message of its own ("goto
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass
-
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import ConfigError
+from acrnkit.model.ctext import number_prefix
 from acrnkit.model.devices.base import DeviceInitError
 from acrnkit.releases.profile import Release
 
-_INT = re.compile(r"\s*[+-]?\d+")
-
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 def leading_int(text: str) -> tuple[int, str] | None:
     """``dm_strtoi``: a base-10 number at the start, and what follows it."""
-    m = _INT.match(text)
-    if not m:
+    found = number_prefix(text, 10)
+    if found is None:
         return None
-    return int(m.group(0)), text[m.end():]
+    return found[0], text[found[1]:]
 
 
 @dataclass(frozen=True)

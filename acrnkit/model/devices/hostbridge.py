@@ -10,11 +10,12 @@ v3.0 (see acrnkit.releases.emulations).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.model.devices.base import FileRef, ParseContext, register
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 #: Host resources these devices need at init (they pass on a healthy host; the fake can be
 #: told to be strict).

@@ -26,12 +26,18 @@ devicemodel/hw/pci/ivshmem.c"); the emulation does not exist in v1.6. Every mess
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import ClassVar, Literal
 
+# Literal at run time: Land is a real alias, read by the JSON form. This module loads only for an
+# argv with ivshmem, so it stays off the fake's usual start-up path.
+from typing import Literal
+
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import ConfigError
 from acrnkit.model.devices.base import DeviceInitError, FileRef, Line, ParseContext, register
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 Land = Literal["hv", "dm"]
 MIN_MB = 2

@@ -15,13 +15,14 @@ The lpc slot's own config is ignored. ``Only one LPC bridge is allowed.`` and
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import ClassVar
-
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import ConfigError
+from acrnkit.model.ctext import number_prefix
 from acrnkit.model.devices.base import FileRef, ParseContext, register
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 _COM_ALL = ("com1", "com2", "com3", "com4", "com5")
 
@@ -125,8 +126,5 @@ class LpcPort:
 
 def _c_ulong(text: str) -> int | None:
     """``dm_strtoul(.., 0, ..)``: base prefix allowed, at least one digit, junk after ignored."""
-    m = re.match(r"\s*(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9]\d*)", text)
-    if not m:
-        return None
-    return int(m.group(1), 0) if not m.group(1).startswith("0") or m.group(1) == "0" or \
-        m.group(1)[:2].lower() == "0x" else int(m.group(1), 8)
+    found = number_prefix(text, signed=False)
+    return None if found is None else found[0]

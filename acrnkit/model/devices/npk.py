@@ -17,14 +17,15 @@ release table models; the init code is unchanged there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import ConfigError
 from acrnkit.model.devices.base import FileRef, ParseContext, register
 from acrnkit.model.devices.virtio_i2c import c_strtol, to_uint32
 from acrnkit.releases.emulations import EmulSupport
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 SW_MASTERS = 768  # NPK_SW_MSTR_NUM = NPK_SW_MSTR_STP (1024) - NPK_SW_MSTR_STRT (256)
 DEFAULT = (256, 256)

@@ -30,12 +30,14 @@ v3.2 and v3.3 (e.g. "v3.2 devicemodel/hw/pci/passthrough.c").
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import ClassVar
 
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import ConfigError
 from acrnkit.model.devices.base import DeviceInitError, FileRef, Line, ParseContext, register
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 #: ``char rom_file[256]`` / ``char dsdt_path[256]``: a path of at most 255 bytes.
 PATH_MAX_BYTES = 255

@@ -21,12 +21,14 @@ Sources: ``devicemodel/hw/pci/uart.c`` (``pci_uart_init``) and ``devicemodel/hw/
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import ClassVar
 
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import ConfigError
 from acrnkit.model.devices.base import DeviceInitError, FileRef, Line, ParseContext, register
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 STDIO = "stdio"
 TCP = "tcp"

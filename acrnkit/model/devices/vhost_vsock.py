@@ -9,17 +9,25 @@ else leaves it 0. ``cid <= 2 || cid >= 0xffffffff`` fails with
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import ClassVar
-
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import ConfigError
+from acrnkit.model.ctext import number_prefix, skip_space
 from acrnkit.model.devices.base import DeviceInitError, FileRef, ParseContext, register
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 MIN_CID = 3
 MAX_CID = 0xFFFFFFFE
 _RANGE_MSG = "vsock: guest_cid has to be 0x2~0xffffffff."
+
+
+def _unsigned_prefix(text: str) -> tuple[int, int] | None:
+    """Decimal digits after C whitespace and an optional ``+`` (a ``-`` reads as nothing)."""
+    if text.startswith("-", skip_space(text)):
+        return None
+    return number_prefix(text, 10)
 
 
 @register("vhost-vsock")
@@ -44,10 +52,10 @@ class VhostVsock:
             raise DeviceInitError("vhost-vsock.cid", None, "vsock: must have a valid guest_cid.")
         cid = 0
         if config.startswith("cid="):
-            m = re.match(r"\s*\+?(\d+)", config[4:])
-            if m:
-                cid = int(m.group(1))
-                if m.end() != len(config) - 4:
+            found = _unsigned_prefix(config[4:])
+            if found is not None:
+                cid, end = found
+                if end != len(config) - 4:
                     ctx.warn("vhost-vsock.cid", f"vhost-vsock: '{config}' read as cid={cid}")
         if not MIN_CID <= cid <= MAX_CID:
             raise DeviceInitError("vhost-vsock.cid", config, _RANGE_MSG)

@@ -15,9 +15,7 @@ and ``devicemodel/hw/block_if.c`` (``blockif_open`` options) at v1.6, v2.7, v3.0
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import ConfigError
 from acrnkit.model.devices.base import (
     DeviceInitError,
@@ -34,6 +32,9 @@ from acrnkit.model.devices.blockif import (
     render_options,
 )
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 NODISK = "nodisk"
 

@@ -14,12 +14,13 @@ Source: ``devicemodel/hw/pci/virtio/virtio_console.c`` (``virtio_console_add_bac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import ConfigError
 from acrnkit.model.devices.base import DeviceInitError, FileRef, ParseContext, register
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 BACKENDS = ("stdio", "tty", "pty", "file", "socket")
 MAX_PORTS = 16

@@ -27,14 +27,18 @@ fails silently (feature ``gpio.messages`` is off); v2.x+ prints them with ``pr_e
 from __future__ import annotations
 
 import string
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import ClassVar
 
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import ConfigError
 from acrnkit.model.devices.base import DeviceInitError, FileRef, ParseContext, register
 from acrnkit.model.devices.virtio_i2c import c_strtol, to_int32
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import ClassVar
+
+    _Say = Callable[[str, str], None]
 
 MAX_CHIPS = 8  # VIRTIO_GPIO_MAX_CHIPS
 MAX_LINES = 64  # VIRTIO_GPIO_MAX_VLINES
@@ -46,7 +50,6 @@ INIT_FAILED = "virtio gpio: failed to initialize gpio"
 BUSY = "ioctl GPIO_GET_LINEHANDLE_IOCTL error Device or resource busy"
 
 #: prints (or, on v1.6, only notes) an acrn-dm message: (field, text)
-_Say = Callable[[str, str], None]
 
 
 @dataclass(frozen=True)

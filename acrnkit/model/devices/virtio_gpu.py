@@ -31,13 +31,14 @@ devicemodel/hw/pci/virtio/virtio_gpu.c (``virtio_gpu_init``), and the same files
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import ConfigError
 from acrnkit.model.devices.base import DeviceInitError, FileRef, Line, ParseContext, register
 from acrnkit.model.devices.virtio_i2c import c_strtol, to_int32
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 MAX_SCREENS = 2  # VSCREEN_MAX_NUM
 FULLSCREEN_SIZE = (1920, 1080)  # VDPY_MAX_WIDTH x VDPY_MAX_HEIGHT

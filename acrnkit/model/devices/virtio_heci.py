@@ -30,13 +30,15 @@ all faithful to acrn-dm:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import ClassVar
 
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import ConfigError
 from acrnkit.model.devices.base import DeviceInitError, FileRef, Line, ParseContext, register
 from acrnkit.model.devices.virtio_i2c import c_strtol, dm_strtoi, to_int32
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 PREFIX = "vmei: vmei_init: "
 MAX_DEBUG = 8

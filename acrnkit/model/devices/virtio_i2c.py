@@ -30,13 +30,19 @@ This module also holds the C number readers the other device grammars share
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
 
+# Run-time typing here (NamedTuple, the _Fail alias): this module loads only for an argv with
+# virtio-i2c, so it stays off the fake's usual start-up path.
+from collections.abc import Callable
+from typing import NamedTuple
+
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import ConfigError
 from acrnkit.model.devices.base import DeviceInitError, FileRef, ParseContext, register
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 #: builds the error ``parse_config`` raises: (field, value, *message lines)
 _Fail = Callable[..., DeviceInitError]

@@ -14,12 +14,13 @@ parsing at v1.6 (messages via ``printf``), v2.7, v3.0 and v3.3 (``pr_err``): std
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import ConfigError
 from acrnkit.model.devices.base import DeviceInitError, FileRef, ParseContext, register
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 NULL_PATH = "virtio_input_init: evdev path is NULL"
 SERIAL_MAX = 127  # char string[128] in struct virtio_input_config

@@ -19,23 +19,24 @@ Sources: ``devicemodel/hw/pci/virtio/virtio_net.c`` at v1.6, v2.7, v3.0, v3.2, v
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import ClassVar
-
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import ConfigError
 from acrnkit.model.devices.base import DeviceInitError, FileRef, ParseContext, no_comma, register
 from acrnkit.releases.profile import Release
 
+if TYPE_CHECKING:
+    from typing import ClassVar
+
 IFNAMSIZ = 16
-_MAC = re.compile(r"[0-9A-Fa-f]{1,2}(:[0-9A-Fa-f]{1,2}){5}")
+_HEX = "0123456789abcdefABCDEF"
 
 
 def mac_bytes(text: str) -> bytes | None:
     """``ether_aton`` accepts 1 or 2 hex digits per byte, ``:`` separated."""
-    if not _MAC.fullmatch(text):
+    parts = text.split(":")
+    if len(parts) != 6 or not all(0 < len(p) <= 2 and p.strip(_HEX) == "" for p in parts):
         return None
-    return bytes(int(part, 16) for part in text.split(":"))
+    return bytes(int(part, 16) for part in parts)
 
 
 def mac_problem(text: str) -> str | None:

@@ -17,11 +17,12 @@ and v3.3 (``pr_err``): stdout both ways.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.model.devices.base import FileRef, ParseContext, register
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 VBSK_NOTICE = "virtio_rnd: VBS-K initializing..."
 VBSK_DEVICE = "/dev/vbs_rng"

@@ -15,11 +15,12 @@ devicemodel/include/rpmb.h.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.model.devices.base import FileRef, ParseContext, register
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 PHYSICAL = "physical_rpmb"
 PHYSICAL_DEVICE = "/dev/rpmbmux"

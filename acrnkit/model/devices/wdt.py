@@ -8,11 +8,12 @@ please check!`` (printed with ``pr_err`` and no newline, so acrn-dm's next messa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.model.devices.base import FileRef, ParseContext, register
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 TWICE = "wdt can't be initialized twice, please check!"
 

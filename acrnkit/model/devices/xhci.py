@@ -31,13 +31,15 @@ devicemodel/hw/pci/xhci.c").
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import ClassVar, Literal
 
+from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import ConfigError
 from acrnkit.model.devices.base import DeviceInitError, FileRef, Line, ParseContext, register
 from acrnkit.releases.profile import Release
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import ClassVar, Literal
 
 LOG_LEVELS = "FWIDVfwidv"
 #: usb_core.h LFTL..LVRB, by level character

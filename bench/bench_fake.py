@@ -19,22 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-KATA_SHAPE = ["-A", "-m", "2048M", "-s", "0:0,hostbridge", "-s", "1:0,lpc", "-lcom1,stdio"]
-
-
-def kata_argv(d: Path) -> list[str]:
-    kernel = d / "vmlinuz"
-    kernel.write_bytes(b"k" * 4096)
-    image = d / "rootfs.img"
-    with open(image, "wb") as fh:
-        fh.truncate(1 << 20)
-    return [*KATA_SHAPE,
-            "-s", f"3,virtio-console,@socket:console0={d}/console.sock",
-            "-s", f"4,virtio-blk,{image}",
-            *[x for i in range(5, 13) for x in ("-s", f"{i},virtio-blk,nodisk")],
-            "-s", "13,vhost-vsock,cid=3", "-s", "14,virtio-net,tap0_kata,mac=02:42:ac:11:00:02",
-            "--cpu_affinity", "0", "-k", str(kernel), "-B", "console=hvc0 quiet", "sbx-abc"]
-
 
 def timed(commands: list[tuple[list[str], dict[str, str]]], runs: int
           ) -> list[tuple[float, int, list[float]]]:
@@ -77,7 +61,9 @@ def main() -> None:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory(prefix="acrnkit-bench-") as tmp:
         d = Path(tmp)
-        argv = kata_argv(d)
+        from acrnkit.launch.sample import kata_sized_argv
+
+        argv = kata_sized_argv(d)
         check_env = {**env, "ACRNKIT_DM_MODE": "check", "ACRNKIT_RUN_DIR": str(d),
                      "ACRNKIT_ACRN_VERSION": "3.2"}
         from acrnkit.launch.bindir import make_bin_dir

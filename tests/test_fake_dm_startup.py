@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from acrnkit.launch.sample import kata_sized_argv as kata_argv
+
 FAKE = shutil.which("fake-acrn-dm", path=os.path.dirname(sys.executable)) or shutil.which(
     "fake-acrn-dm")
 
@@ -30,20 +32,6 @@ FAKE = shutil.which("fake-acrn-dm", path=os.path.dirname(sys.executable)) or shu
 HEAVY = {"re", "typing", "enum", "dataclasses", "functools", "collections", "inspect",
          "importlib.util", "json", "hashlib", "contextlib", "ast", "dis", "tokenize", "copy",
          "weakref", "pathlib", "subprocess", "socket", "selectors", "threading", "signal"}
-
-
-def kata_argv(d: Path) -> list[str]:
-    kernel = d / "vmlinuz"
-    kernel.write_bytes(b"k" * 4096)
-    image = d / "rootfs.img"
-    with open(image, "wb") as fh:
-        fh.truncate(1 << 20)
-    return ["-A", "-m", "2048M", "-s", "0:0,hostbridge", "-s", "1:0,lpc", "-lcom1,stdio",
-            "-s", f"3,virtio-console,@socket:console0={d}/console.sock",
-            "-s", f"4,virtio-blk,{image}",
-            *[x for i in range(5, 13) for x in ("-s", f"{i},virtio-blk,nodisk")],
-            "-s", "13,vhost-vsock,cid=3", "-s", "14,virtio-net,tap0_kata,mac=02:42:ac:11:00:02",
-            "--cpu_affinity", "0", "-k", str(kernel), "-B", "console=hvc0 quiet", "sbx-abc"]
 
 
 def check_env(d: Path, **extra: str) -> dict[str, str]:

@@ -46,3 +46,22 @@ def sample_argv(version: str, directory: str | os.PathLike[str], name: str = "vm
         builder.cpu_affinity(1)
     builder.kernel(str(kernel), SAMPLE_BOOTARGS)
     return render(builder.build(), rel)
+
+
+def kata_sized_argv(directory: str | os.PathLike[str]) -> list[str]:
+    """An argv of the size and shape Kata's driver built for a sandbox (40 elements, 14 devices:
+    console socket, rootfs, eight hot-plug slots, vsock, NIC), with its kernel and rootfs created
+    in ``directory``: the subject of the start-up bench and of its structural test."""
+    base = Path(directory)
+    base.mkdir(parents=True, exist_ok=True)
+    kernel = base / "vmlinuz"
+    kernel.write_bytes(b"k" * 4096)
+    image = base / "rootfs.img"
+    with open(image, "wb") as fh:
+        fh.truncate(1 << 20)
+    return ["-A", "-m", "2048M", "-s", "0:0,hostbridge", "-s", "1:0,lpc", "-lcom1,stdio",
+            "-s", f"3,virtio-console,@socket:console0={base}/console.sock",
+            "-s", f"4,virtio-blk,{image}",
+            *[x for i in range(5, 13) for x in ("-s", f"{i},virtio-blk,nodisk")],
+            "-s", "13,vhost-vsock,cid=3", "-s", "14,virtio-net,tap0_kata,mac=02:42:ac:11:00:02",
+            "--cpu_affinity", "0", "-k", str(kernel), "-B", "console=hvc0 quiet", "sbx-abc"]

@@ -71,6 +71,9 @@ class RecordingHost:
         self._note(path, "file")
         return True
 
+    def is_dir(self, path: str) -> bool:
+        return False
+
     def is_tty(self, path: str) -> bool:
         self._note(path, "tty")
         return True

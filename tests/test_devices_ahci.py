@@ -3,9 +3,12 @@ hw/block_if.c."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from acrnkit.argv.check import check
+from acrnkit.argv.check import CheckResult, check
+from acrnkit.argv.host import LocalHost
 from acrnkit.errors import ConfigError
 from acrnkit.model.devices.ahci import MAX_PORTS, Ahci, AhciPort
 from acrnkit.model.devices.base import DeviceInitError, FileRef, Line, ParseContext
@@ -34,6 +37,12 @@ def argv(version: str, slot: str) -> list[str]:
     if get_release(version).long_for("cpu_affinity"):
         out += ["--cpu_affinity", "1"]
     return [*out, "vm1"]
+
+
+def init_lines(result: CheckResult) -> tuple[Line, ...]:
+    """The output without the notices printed while the options are parsed (-k's
+    ``SW_LOAD: get kernel path``)."""
+    return tuple(line for line in result.output if not line.text.startswith("SW_LOAD: get "))
 
 
 def roundtrip(model: Ahci, version: str) -> None:
@@ -97,9 +106,16 @@ def test_invalid_device_option(version: str) -> None:
     assert err.field == "ahci.port[1].option"
     assert err.lines == (Line('Invalid device option "cache=none"'),)
     result = check(argv(version, "4,ahci,hd:/a.img,hd:/b.img,cache=none"), version)
-    assert result.exit_status == 1
-    assert result.message == 'Invalid device option "cache=none"'
-    assert result.stream == "stdout"
+    # pci_ahci_init() returns 1: "pci ahci init failed", no "Unable to init vdev"
+    out = init_lines(result)
+    assert out[:2] == (Line('Invalid device option "cache=none"'), Line("pci ahci init failed"))
+    assert not any("Unable to init vdev" in line.text for line in out)
+    if get_release(version).has("ahci.missing_ok"):  # 1.6, 2.7 run the VM anyway
+        assert result.exit_status is None and len(out) == 2
+    else:  # 3.x: SIGSEGV in acpi_build (observed on v3.2)
+        assert result.exit_status == 1 and result.fatal is not None and result.fatal.crash
+        assert out[2].stream == "stderr" and out[2].text.startswith("acrnkit: ")
+        assert len(out) == 3
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -147,7 +163,14 @@ def test_empty_ports_keep_their_number(version: str) -> None:
 @pytest.mark.parametrize("version", VERSIONS)
 def test_port_with_options_but_no_path(version: str) -> None:
     err = reject("hd:,ro", version)
-    assert err.lines == (Line("Could not open backing file: "),)
+    if version == "1.6":  # warn(): stderr, with the errno text
+        assert err.lines == (Line("acrn-dm: Could not open backing file: : No such file or "
+                                  "directory", "stderr"),)
+    else:  # pr_err() without a newline: "pci ahci init failed" runs on
+        assert err.lines == (Line("Could not open backing file: ", end=""),)
+        result = check(argv(version, "4,ahci,hd:,ro"), version)
+        text = "".join(line.text + line.end for line in init_lines(result))
+        assert text.startswith("Could not open backing file: pci ahci init failed\n")
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -197,3 +220,61 @@ def test_unrepresentable_port(kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(ConfigError) as info:
         AhciPort(**kwargs)  # type: ignore[arg-type]
     assert info.value.field == field
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("emul", EMULS)
+def test_missing_backing_file_runs_on(version: str, emul: str, tmp_path: Path) -> None:
+    kernel = tmp_path / "k"
+    kernel.write_bytes(b"k" * 4096)
+    gone = tmp_path / "gone.img"
+    args = [a if a != "/k" else str(kernel) for a in argv(version, f"4,{emul},hd:{gone}")]
+    result = check(args, version, LocalHost())
+    out = init_lines(result)
+    text = "".join(line.text + line.end for line in out if line.stream == "stdout")
+    if version == "1.6":  # block_if.c warn(): stderr, then init_pci's pr_err on stdout
+        assert out[0] == Line(f"acrn-dm: Could not open backing file: {gone}: No such "
+                                        "file or directory", "stderr")
+        assert text == f"pci {emul} init failed\n"
+    else:  # pr_err without "\n" (v3.2: "Could not open backing file: /x.imgpci ahci init ...")
+        assert text == f"Could not open backing file: {gone}pci {emul} init failed\n"
+    if get_release(version).has("ahci.missing_ok"):
+        assert result.exit_status is None
+    else:
+        assert result.exit_status == 1 and result.fatal is not None and result.fatal.crash
+        assert out[-1].stream == "stderr" and "SIGSEGV in acpi_build" in out[-1].text
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_ahci_failure_stops_device_init(version: str, tmp_path: Path) -> None:
+    """init_pci() initialises nothing after the failed AHCI controller: a broken virtio-blk in a
+    later slot says nothing; one in an earlier slot fails first, as usual."""
+    kernel = tmp_path / "k"
+    kernel.write_bytes(b"k" * 4096)
+    base = [a if a != "/k" else str(kernel) for a in argv(version, "4,ahci,hd:/gone.img")]
+    later = check([*base[:-1], "-s", "5,virtio-blk,/gone2.img", "vm1"], version, LocalHost())
+    assert not any("virtio-blk" in line.text for line in init_lines(later))
+    earlier = check([*base[:-1], "-s", "3,virtio-blk,/gone2.img", "vm1"], version, LocalHost())
+    assert earlier.exit_status == 1 and earlier.output[-1] == Line("Unable to init vdev (22)")
+    assert later.output != earlier.output
+    assert not any("pci ahci" in line.text for line in earlier.output)
+
+
+@pytest.mark.parametrize("version", [v for v in VERSIONS
+                                     if not get_release(v).has("ahci.missing_ok")])
+def test_later_failure_after_ahci_ends_in_a_double_free(version: str, tmp_path: Path) -> None:
+    """v3.2: after the AHCI failure, a failing MP table or ACPI build tears the VM down and
+    deinit_pci() frees the devices init_pci() already freed: glibc aborts."""
+    kernel = tmp_path / "k"
+    kernel.write_bytes(b"k" * 4096)
+    args = ["-s", "0:0,hostbridge", "-s", "4,ahci,hd:/gone.img", "-k", str(kernel), "vm1"]
+    result = check(args, version, LocalHost())
+    assert [line.text for line in init_lines(result)] == [
+        "Could not open backing file: /gone.img", "pci ahci init failed",
+        "mpt_build_proc_entries,Err: Invalid guest_pcpu_bitmask.",
+        "basl_fwrite_madt,Err: Invalid guest_pcpu_bitmask.",
+        "acpi_build failed, error=-1",
+        "free(): double free detected in tcache 2",
+        result.output[-1].text]
+    assert result.output[-1].text.startswith("acrnkit: ") and result.fatal is not None
+    assert result.exit_status == 1 and result.fatal.crash

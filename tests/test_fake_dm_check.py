@@ -86,12 +86,18 @@ def base_argv(files: Mapping[str, str], *extra: str, name: str = "vm1") -> list[
             "--cpu_affinity", "0,1", "-k", files["kernel"], *extra, name]
 
 
+def kernel_line(files: Mapping[str, str]) -> str:
+    """acrn_parse_kernel()'s notice: base_argv() gives -k before any extra option, so it comes
+    first on stdout whenever the argv gets that far."""
+    return f"SW_LOAD: get kernel path {files['kernel']}\n"
+
+
 def expected(argv: Sequence[str], version: str = "3.3") -> tuple[int, str, str]:
     """What the fake must print, computed by the model in-process with the same prog."""
     assert FAKE is not None
     result = check(argv, version, LocalHost(), prog=FAKE)
-    out = "".join(line.text + "\n" for line in result.output if line.stream == "stdout")
-    err = "".join(line.text + "\n" for line in result.output if line.stream == "stderr")
+    out = "".join(line.text + line.end for line in result.output if line.stream == "stdout")
+    err = "".join(line.text + line.end for line in result.output if line.stream == "stderr")
     return (0 if result.exit_status is None else result.exit_status), out, err
 
 
@@ -99,7 +105,7 @@ def expected(argv: Sequence[str], version: str = "3.3") -> tuple[int, str, str]:
 
 def test_valid_argv_exits_0_silently(files: dict[str, str], env: dict[str, str]) -> None:
     run = run_fake(base_argv(files), env)
-    assert (run.status, run.stdout, run.stderr) == (0, "", "")
+    assert (run.status, run.stdout, run.stderr) == (0, kernel_line(files), "")
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -123,20 +129,21 @@ def test_getopt_error_is_usage_exit_1(files: dict[str, str], env: dict[str, str]
     # getopt prints argv[0] as given; usage() prints its basename
     assert run.stderr.startswith(
         f"{FAKE}: invalid option -- 'x'\nUsage: {os.path.basename(FAKE)} ")
-    assert run.stdout == ""
+    assert run.stdout == kernel_line(files)
 
 
 def test_errx_is_exit_64_on_stderr(files: dict[str, str], env: dict[str, str]) -> None:
     run = run_fake(base_argv(files, "-m", "foo"), env)
     # errx() prefixes the short program name: the binary's basename
     short = os.path.basename(FAKE)
-    assert (run.status, run.stdout, run.stderr) == (64, "", f"{short}: invalid memsize 'foo'\n")
+    assert (run.status, run.stdout, run.stderr) == (64, kernel_line(files),
+                                                    f"{short}: invalid memsize 'foo'\n")
 
 
 def test_slot_error_is_exit_1_on_stdout(files: dict[str, str], env: dict[str, str]) -> None:
     run = run_fake(base_argv(files, "-s", "40,virtio-rnd"), env)
     assert (run.status, run.stderr) == (1, "")
-    assert run.stdout == 'Invalid PCI slot info field "40,virtio-rnd"\n'
+    assert run.stdout == kernel_line(files) + 'Invalid PCI slot info field "40,virtio-rnd"\n'
 
 
 def test_missing_kernel_is_exit_10(files: dict[str, str], env: dict[str, str]) -> None:
@@ -176,7 +183,8 @@ def test_device_init_failure(slot: str, first_line: str, files: dict[str, str],
     run = run_fake(argv, env)
     emul = slot.split(",")[1]
     assert (run.status, run.stderr) == (1, "")
-    assert run.stdout == (f"{first_line.format(**files)}\npci {emul} init failed\n"
+    assert run.stdout == (f"{kernel_line(files)}{first_line.format(**files)}\n"
+                          f"pci {emul} init failed\n"
                           "Unable to init vdev (22)\n")
 
 
@@ -185,7 +193,7 @@ def test_socket_client_must_exist(files: dict[str, str], env: dict[str, str],
     path = tmp_path / "nosock"
     run = run_fake(base_argv(files, "-s", f"5,virtio-console,@socket:c={path}:client"), env)
     assert run.status == 1
-    assert run.stdout.startswith(f"{path} not exist\n")
+    assert run.stdout.startswith(f"{kernel_line(files)}{path} not exist\n")
 
 
 def test_crash_case_rejected_with_exit_1(files: dict[str, str], env: dict[str, str],
@@ -193,7 +201,9 @@ def test_crash_case_rejected_with_exit_1(files: dict[str, str], env: dict[str, s
     record = tmp_path / "rec.jsonl"
     run = run_fake(base_argv(files, "-m", "-1G"), {**env, "ACRNKIT_RECORD": str(record)})
     assert run.status == 1
-    assert "crashes on a negative size" in run.stderr
+    # the real acrn-dm prints nothing of its own before it dies: only acrnkit's note
+    assert run.stderr == ("acrnkit: the real acrn-dm 3.3 stops here: SIGSEGV in acrn_sw_load, "
+                          "the negative -m wrapped to a huge size\n")
     rec = json.loads(record.read_text())
     assert rec["crash"] is True
     assert rec["verdict"] == "reject"
@@ -369,3 +379,26 @@ def test_exit_2_only_for_bad_settings(value: str, env: dict[str, str]) -> None:
         known = True
     assert run.status == (0 if known else 2), (value, run)
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(("version", "stdout", "stderr"), [
+    ("2.7", "Could not open backing file: {missing}pci ahci init failed\n", ""),
+    ("3.2", "Could not open backing file: {missing}pci ahci init failed\n",
+     "acrnkit: the real acrn-dm 3.2 stops here: SIGSEGV in acpi_build after the failed ahci "
+     "init\n"),
+    ("1.6", "pci ahci init failed\n",
+     "acrn-dm: Could not open backing file: {missing}: No such file or directory\n")])
+def test_line_ends_are_written_as_acrn_dm_writes_them(
+        version: str, stdout: str, stderr: str, files: dict[str, str], env: dict[str, str]
+) -> None:
+    """Messages without a newline run on into the next one; the MP table lines end in CR LF."""
+    argv = ["-s", "0:0,hostbridge", "-s", f"4,ahci,hd:{files['missing']}", "-k", files["kernel"]]
+    if version != "1.6":
+        argv += ["--cpu_affinity", "1"]
+    run = run_fake([*argv, "vm1"], {**env, "ACRNKIT_ACRN_VERSION": version})
+    assert (run.status, run.stderr) == (0 if version != "3.2" else 1, stderr.format(**files))
+    assert run.stdout == kernel_line(files) + stdout.format(**files)
+    mp = run_fake(base_argv(files, "-s", "1:0:0,virtio-rnd"), env)
+    assert (mp.status, mp.stdout) == (1, kernel_line(files) + (
+        "MPtable is incompatible with multiple PCI hierarchies.\r\n"
+        "MPtable generation can be disabled by passing the -Y option to acrn-dm.\r\n"))

@@ -95,4 +95,4 @@ def test_no_bootargs_without_kernel() -> None:
     config = {"Name": "sbx-x", "Kernel": {"Path": "", "Params": "quiet"}, "Devices": BRIDGE_LPC}
     argv = json.loads(run_build_kata(json.dumps(config)))
     assert "-B" not in argv
-    assert check(argv, "3.2").message == "Invalid guest_pcpu_bitmask"
+    assert check(argv, "3.2").message == "mpt_build_proc_entries,Err: Invalid guest_pcpu_bitmask."

@@ -6,31 +6,36 @@
    checks → exit 10/11, ``-s`` slot errors → exit 1 on stdout, getopt errors → usage, exit 1);
 2. after the loop: iasl (3.1+), exactly one VM name, ``--lapic_pt`` without ``--rtvm`` (3.0+),
    the name length, hugetlb and VM creation (pass on a healthy host; 1.6 validates ``-U`` here);
-3. device init in acrn-dm's order (passthru first, then bus/slot/func ascending), where each
-   ``-s`` config string is parsed and the files it names are opened;
-4. ACPI build (3.x needs a usable ``--cpu_affinity``) and loading the boot image.
+3. vm_init_vdevs(): the power-management channel and the VM monitor socket, then device init
+   in acrn-dm's order (bus by bus; passthru first, then slot/func ascending), where each ``-s``
+   config string is parsed and the files it names are opened;
+4. the MP table (no device off bus 0 unless 1.6/2.7 ``-Y``), ACPI build (3.x needs a usable
+   ``--cpu_affinity``) and loading the boot image.
 
 It reports *every* problem with its argv index (``diagnostics``), and separately what the real
 acrn-dm would print and exit with: it stops at the first fatal problem (``output`` and
 ``exit_status``). The fake, ``acrnkit check`` and the conformance runner all call this function.
 
-Where the real acrn-dm crashes or hangs instead of answering (``-m -1G``, an AHCI disk that does
-not exist on 3.2+, ``--pm_notify_channel uart`` on 3.x, no ``-s`` device on 3.2+, a
-``--logger_setting`` element without a comma), the verdict is a clear rejection with exit 1 and
-``crash=True`` on the diagnostic; docs/crashes.md lists them.
+Where the real acrn-dm crashes or hangs instead of answering (``-m -1G``, an AHCI port it cannot
+open on 3.x, ``--pm_notify_channel uart`` without a vuart node, no device on PCI bus 0, a
+``--logger_setting`` element without a comma, ...), the output is the real one's up to that
+point plus one ``acrnkit:`` line (:func:`crash_note`), exit 1, and ``crash=True`` on the
+diagnostic; docs/crashes.md lists them.
 """
 
 from __future__ import annotations
 
 from acrnkit._memo import bounded_cache
-from acrnkit._records import TYPE_CHECKING, dataclass, field, replace
+from acrnkit._records import TYPE_CHECKING, dataclass, field
 from acrnkit.argv.getopt import GetoptFailure, Opt, Positional, scan
 from acrnkit.argv.host import StaticHost
 from acrnkit.errors import ConfigError
 from acrnkit.model.ctext import DECIMAL, number_prefix, skip_space
 from acrnkit.model.devices.base import DeviceInitError, Line, ParseContext, lookup
+from acrnkit.model.devices.blockif import open_failed_line
 from acrnkit.model.devices.lpc import LpcPort
 from acrnkit.model.slots import Bdf
+from acrnkit.model.values import MIN_MEMSIZE, ULONG_MAX, UNIT_SHIFT, c_strtoul
 from acrnkit.model.vm import FIELD_CODECS, VM, PciDevice
 from acrnkit.releases.emulations import EmulSupport
 from acrnkit.releases.options import Support
@@ -133,33 +138,13 @@ class CheckResult:
         return fatal.lines[0].stream
 
 
-#: The flag cluster on the first usage line (``usage()`` in devicemodel/core/main.c per tag).
-USAGE_FLAGS = {"1.6": "hAWYv", "2.7": "hAWYv", "3.0": "hYv", "3.2": "hYv", "3.3": "hYv"}
-
-
 def usage_text(release: Release, prog: str = "acrn-dm") -> str:
-    """acrn-dm's usage screen for ``release``: the synopsis line as acrn-dm prints it, then the
-    options of this release (acrnkit's own wording, generated from the option table).
-    ``prog`` is ``basename(argv[0])``, as ``usage()`` prints it."""
-    prog = prog.rsplit("/", 1)[-1]
-    flags = USAGE_FLAGS[release.version]
-    lines = [f"Usage: {prog} [-{flags}] [-B bootargs] [-E elf_image_path]"]
-    pad = " " * (len(prog) + 7)
-    opts = []
-    for letter, (takes, key) in sorted(release.shorts.items()):
-        if takes and key and letter not in "BE" and release.support.get(key) == Support.OK:
-            opts.append(f"[-{letter} {key}]")
-    for opt in release.longs:
-        if release.short_for(opt.key) is None:
-            opts.append(f"[--{opt.name}{' ' + opt.name if opt.takes_arg else ''}]")
-    row = ""
-    for item in opts + ["<vm>"]:
-        if len(row) + len(item) > 70:
-            lines.append(pad + row.rstrip())
-            row = ""
-        row += item + " "
-    lines.append(pad + row.rstrip())
-    return "\n".join(lines)
+    """acrn-dm's usage screen for ``release``, byte for byte as ``usage()`` prints it (without the
+    final newline). ``prog`` is argv[0]; ``usage()`` prints its ``basename`` and pads by it."""
+    # imported here: the usage table is 14 KB of text that a passing argv never needs
+    from acrnkit.releases.usage import USAGE_TEMPLATES, render_usage
+
+    return render_usage(USAGE_TEMPLATES[release.version], prog)[:-1]
 
 
 def version_text(release: Release) -> str:
@@ -186,6 +171,12 @@ class _State:
     seen_bdf: set[tuple[int, int, int]] = field(default_factory=set)
     broken: bool = False  # the model cannot be built
     host_checks: bool = True  # False on StaticHost: every file is fine, skip the lookups
+    #: -m that acrn-dm accepts but no host can give: (index, spelled, value, reason)
+    memsize_unusable: tuple[int | None, str, str, str] | None = None
+    #: a negative -m, which acrn-dm takes and dies on later: (index, spelled, value)
+    memsize_negative: tuple[int | None, str, str] | None = None
+    #: an AHCI port blockif_open() refused: init_pci() stopped there (index, emul, config)
+    ahci_failed: tuple[int, str, str | None] | None = None
 
     @property
     def stopped(self) -> bool:
@@ -234,8 +225,9 @@ def check(argv: Sequence[str], release: Release | str = DEFAULT_VERSION,
     getopt_failed = False
     for event in scan(argv, rel, positionals):
         if isinstance(event, GetoptFailure):
+            # glibc prints argv[0], which basename() has already cut at its trailing slashes
             st.usage(event.at, "argv", argv[event.at], event.message,
-                     [Line(f"{prog}: {event.message}", "stderr")])
+                     [Line(f"{_argv0_after_basename(prog)}: {event.message}", "stderr")])
             st.broken = True
             getopt_failed = True
             break
@@ -246,9 +238,16 @@ def check(argv: Sequence[str], release: Release | str = DEFAULT_VERSION,
         return _result(st, lambda: None)
     if not getopt_failed:
         _after_options(st, positionals)
+    _vdevs_before_pci(st, positionals)
     devices = _init_devices(st)
     _late_checks(st, devices)
     return _result(st, lambda: _build_vm(st, positionals, devices))
+
+
+def _argv0_after_basename(prog: str) -> str:
+    from acrnkit.releases.usage import argv0_after_basename
+
+    return argv0_after_basename(prog)
 
 
 def _result(st: _State, factory: Callable[[], VM | None]) -> CheckResult:
@@ -275,6 +274,8 @@ def _option(st: _State, opt: Opt) -> None:
                  f"{opt.spelled} is not handled by acrn-dm {rel} (usage, exit 1)")
         st.broken = True
         return
+    if key in ("help", "version") and st.stopped:
+        return  # an earlier option already ended acrn-dm (errx/exit); getopt never got here
     if key == "help":
         st.out.append(Line(usage_text(rel, st.prog), "stderr"))
         st.exit_status = 0
@@ -343,6 +344,10 @@ def _image(st: _State, opt: Opt, status: int) -> None:
             st.fail(opt.value_index, opt.spelled, opt.value,
                     f"{why.split(': ', 1)[1]}: {opt.value}", lines, status)
         return
+    # acrn_parse_kernel/_ramdisk (sw_load_bzimage.c), acrn_parse_elf (sw_load_elf.c): printf in
+    # v1.6, pr_notice from v2.x; both reach the console at the default log level
+    what = {"kernel": "kernel", "ramdisk": "ramdisk", "elf_file": "elf"}[opt.key]
+    st.emit(Line(f"SW_LOAD: get {what} path {opt.value}"))
     _store(st, opt, opt.value)
 
 
@@ -364,28 +369,38 @@ def _h_bootargs(st: _State, opt: Opt) -> None:
         st.fail(opt.value_index, opt.spelled, len(opt.value),
                 f"boot arguments are at most {BOOT_ARG_LEN - 1} characters (exit 1, no message)",
                 [], 1)
+    else:
+        st.emit(Line(f"SW_LOAD: get bootargs {opt.value}"))  # sw_load_common.c
     _store(st, opt, opt.value)
 
 
 def _h_memsize(st: _State, opt: Opt) -> None:
-    """``vm_parse_memsize()``: errx(EX_USAGE) on a bad size; a negative one wraps in strtoul and
-    hangs (1.6) or crashes (2.7+) the real acrn-dm."""
+    """``vm_parse_memsize()`` (v1.6-v3.3 devicemodel/core/vmmapi.c): ``strtoul(.., 0)``, a K/M/G
+    unit (``b`` and none fall through to "unrecognized"), ``value << shift`` in 64 bits, and
+    errx(EX_USAGE) when that is under 128 MB. A negative number wraps to a huge size that
+    passes, then hangs (1.6) or crashes (2.7+) the real acrn-dm; a size that only wraps past
+    2**64 passes too and fails later, in ``vm_setup_memory`` (see _after_options)."""
     assert opt.value is not None
+    parsed = c_strtoul(opt.value)
+    value, rest = parsed if parsed is not None else (0, opt.value)
+    shift = UNIT_SHIFT.get(rest[:1].lower())
+    if shift is None or (value << shift) % (1 << 64) < MIN_MEMSIZE:
+        st.errx(opt.value_index, opt.spelled, opt.value, f"invalid memsize '{opt.value}'")
+        st.broken = True
+        return
     sign = skip_space(opt.value)
-    digit = skip_space(opt.value, sign + 1)
-    if opt.value.startswith("-", sign) and opt.value[digit:digit + 1] in _ONE_DIGIT:
-        what = "hangs" if st.release.has("memsize.negative_hangs") else "crashes"
-        st.fail(opt.value_index, opt.spelled, opt.value,
-                f"negative memory size: acrn-dm {st.release} {what}",
-                [Line(f"acrn-dm: invalid memsize '{opt.value}' (acrnkit: the real acrn-dm "
-                      f"{st.release} {what} on a negative size)", "stderr")], 1, crash=True,
-                structural=True)
+    if opt.value.startswith("-", sign):
+        # parsing passes without a word; 1.6 hangs in vm_setup_memory (_vdevs_before_pci),
+        # 2.7+ crash loading the boot image (_late_checks)
+        st.memsize_negative = (opt.value_index, opt.spelled, opt.value)
+        st.broken = True
         return
     try:
         _store(st, opt, FIELD_CODECS["memsize"].parse(opt.value, st.release))
     except ConfigError as err:
-        st.errx(opt.value_index, opt.spelled, opt.value, f"invalid memsize '{opt.value}'")
-        st.diags[-1] = replace(st.diags[-1], message=f"invalid memsize: {err.reason}")
+        # acrn-dm takes it (the shifted value wrapped to >= 128 MB); guest memory of that size
+        # cannot be set up later
+        st.memsize_unusable = (opt.value_index, opt.spelled, opt.value, err.reason)
         st.broken = True
 
 
@@ -447,6 +462,14 @@ def _h_slot(st: _State, opt: Opt) -> None:
     st.seen_bdf.add(bdf.key)
     if emul == "virtio-gpu":
         st.emit(Line("pci_parse_slot: virtio-gpu device found, activating virtual display."))
+        if config is None:
+            # pci_parse_slot() hands the config to vdpy_parse_cmd_option() at once, which
+            # strcasestr()s (v3.0) / strdup()s (v3.2, v3.3) it: NULL, SIGSEGV while the options
+            # are parsed (devicemodel/hw/pci/core.c, hw/vdisplay_sdl.c)
+            st.fail(idx, "-s", text, f"virtio-gpu without a config crashes acrn-dm {st.release}",
+                    [crash_note(st.release, "SIGSEGV in vdpy_parse_cmd_option, virtio-gpu "
+                                "without a config")], 1, crash=True, structural=True)
+            return
     st.slots.append((idx if idx is not None else -1, bdf, emul, config, boot))
     if (bdf.slot == 2 or bdf.slot == 31) and bdf.bus == 0 and emul not in ("lpc", "igd-lpc"):
         st.diags.append(Diagnostic(
@@ -457,20 +480,31 @@ def _h_slot(st: _State, opt: Opt) -> None:
 
 
 def _h_cpu_affinity(st: _State, opt: Opt) -> None:
+    """``acrn_parse_cpu_affinity()`` (v2.7-v3.3 devicemodel/core/vmmapi.c): ids go into one
+    bitmap for the whole command line, so a repeated option adds to it, and ``add_one_pcpu()``
+    reports an id given twice (across options too) and goes on."""
     assert opt.value is not None
+    before = st.values.pop("cpu_affinity", None)
     if not _store_parsed(st, opt):
         st.diags.pop()
         st.errx(opt.value_index, opt.spelled, opt.value, f"invalid pcpu param {opt.value}")
         st.broken = True
         return
     affinity = st.values["cpu_affinity"]
-    seen: set[int] = set()
+    seen: set[int] = set(before.ids) if before is not None else set()
     for cpu in affinity.ids:
-        if cpu in seen:  # add_one_pcpu(): reported, not fatal
+        if cpu in seen:
             st.note(opt.value_index, opt.spelled, opt.value,
                     f"add_one_pcpu: pcpu_id {cpu} has been allocated to this VM.",
                     severity="warning")
         seen.add(cpu)
+    if before is not None:
+        merged = before.items + tuple(i for i in affinity.items if i not in before.items)
+        affinity = type(affinity)(merged) if merged else affinity
+        st.values["cpu_affinity"] = affinity
+        st.diags.append(Diagnostic("warning", opt.value_index, opt.spelled, opt.value,
+                                   "--cpu_affinity given again: acrn-dm adds these CPUs to "
+                                   "the earlier ones"))
     if affinity.raw is not None:
         st.diags.append(Diagnostic(
             "warning", opt.value_index, opt.spelled, opt.value,
@@ -482,6 +516,8 @@ def _h_ovmf(st: _State, opt: Opt) -> None:
     if "vsbl" in st.values:  # acrn-dm ignores --ovmf after --vsbl (main.c)
         st.diags.append(Diagnostic("warning", opt.at, opt.spelled, opt.value,
                                    "--ovmf is ignored after --vsbl"))
+    if "vsbl" not in st.values:
+        _ovmf_images(st, opt.value)
     ok = _store_parsed(st, opt)
     if ok:
         ovmf = st.values["ovmf"]
@@ -494,6 +530,30 @@ def _h_ovmf(st: _State, opt: Opt) -> None:
     if not ok:
         st.diags.pop()
         st.errx(opt.value_index, opt.spelled, opt.value, f"invalid ovmf param {opt.value}")
+
+
+#: check_image() size limits of acrn_parse_ovmf (v2.7-v3.3 devicemodel/core/sw_load_ovmf.c)
+_OVMF_LIMITS = {"": 2 << 20, "code": (2 << 20) - (128 << 10), "vars": 128 << 10}
+
+
+def _ovmf_images(st: _State, text: str) -> None:
+    """The lines acrn_parse_ovmf() prints while it walks the ``,`` tokens: check_image()'s error
+    and a stop at the first bad image, or ``get ovmf [code |vars ]path P, size 0x..``."""
+    for token in text.split(","):
+        if token == "w":
+            continue
+        kind = ""
+        if st.release.has("ovmf.code_vars") and token.startswith(("code=", "vars=")):
+            kind, token = token[:4], token[5:]
+        size = st.host.size(token)
+        if size is None:
+            st.emit(Line("SW_LOAD ERR: image file failed to open"))
+            return
+        if size == 0 or size > _OVMF_LIMITS[kind]:
+            st.emit(Line(f"SW_LOAD ERR: file is {'too large' if size else 'empty'}"))
+            return
+        label = f"ovmf {kind} path" if kind else "ovmf path"
+        st.emit(Line(f"SW_LOAD: get {label} {token}, size 0x{size:x}"))
 
 
 def _h_vsbl(st: _State, opt: Opt) -> None:
@@ -529,22 +589,49 @@ def _h_virtio_poll(st: _State, opt: Opt) -> None:
     _store(st, opt, value)
 
 
+def _c_uint_fields(text: str, count: int) -> bool:
+    """``count`` dm_strtoui() numbers separated by ``,`` (strtoul: C blanks and a sign allowed;
+    a value past ULONG_MAX is ERANGE); anything may follow the last one."""
+    rest = text
+    for i in range(count):
+        found = number_prefix(rest, 10)
+        if found is None or abs(found[0]) > ULONG_MAX:
+            return False
+        rest = rest[found[1]:]
+        if i < count - 1:
+            if not rest.startswith(","):
+                return False
+            rest = rest[1:]
+    return True
+
+
 def _h_intr_monitor(st: _State, opt: Opt) -> None:
+    """``acrn_parse_intr_monitor()`` (v1.6-v3.3 devicemodel/core/monitor.c)."""
     assert opt.value is not None
-    if not _store_parsed(st, opt):
-        st.diags.pop()
-        pre = Line(f"{opt.value}: not correct, it should be like: --intr_monitor 10000,10,1,100,"
-                   " please check!")
-        st.fail(opt.value_index, opt.spelled, opt.value, f"invalid intr-monitor params {opt.value}",
-                [pre, Line(f"acrn-dm: invalid intr-monitor params {opt.value}", "stderr")],
-                EX_USAGE, structural=True)
+    if _c_uint_fields(opt.value, 4):
+        if not _store_parsed(st, opt):
+            st.diags.pop()  # acrn-dm takes it (junk after the fourth, a sign): no model for it
+            st.diags.append(Diagnostic("warning", opt.value_index, opt.spelled, opt.value,
+                                       "acrn-dm reads the first four numbers (as unsigned) "
+                                       "and ignores the rest"))
+        return
+    st.emit(Line(f"{opt.value}: not correct, it should be like: --intr_monitor 10000,10,1,100, "
+                 "please check!"))
+    st.errx(opt.value_index, opt.spelled, opt.value, f"invalid intr-monitor params {opt.value}")
+    st.broken = True
 
 
-def _h_text_limit(message: str) -> Any:
+def _h_path(message: str, limit: int, notice: str) -> Any:
+    """A path option whose parser only checks ``strnlen(arg, limit) < limit`` (an empty one
+    passes) and prints ``notice`` with it: --iasl (v3.2 hw/platform/acpi/acpi.c, MAXPATHLEN,
+    pr_info) and --cmd_monitor (v3.0+ core/cmd_monitor/cmd_monitor.c, UNIX_SOCKET_PATH_MAX 1024,
+    pr_notice; its misspelling is acrn-dm's)."""
     def handler(st: _State, opt: Opt) -> None:
         assert opt.value is not None
-        if len(opt.value) >= STR_LEN or opt.value == "":
+        if len(opt.value) >= limit:
             st.errx(opt.value_index, opt.spelled, opt.value, f"{message} {opt.value}")
+        elif notice and st.release.has(f"{opt.key}.notice"):
+            st.emit(Line(notice + opt.value))
         _store(st, opt, opt.value)
     return handler
 
@@ -561,29 +648,111 @@ def _h_vtpm2(st: _State, opt: Opt) -> None:
 
 
 def _h_acpidev_pt(st: _State, opt: Opt) -> None:
+    """v2.7-v3.2 ``create_pt_acpidev()`` (devicemodel/hw/mmio/core.c): the only matcher is TPM2's
+    ``is_hid_tpm2_device()`` (hw/platform/tpm/tpm.c), which wants a HID whose sysfs modalias has
+    MSFT0101; anything else prints "Unrecognized or unsupported ACPI device HID" and errx. A
+    healthy host has the TPM, so MSFT0101 passes unless the host is strict and lacks it."""
     assert opt.value is not None
     if "vtpm2" in st.values:
         st.errx(opt.value_index, opt.spelled, opt.value, f"invalid pt acpi dev param {opt.value}")
+    elif not st.release.has("acpidev_pt.generic"):
+        hid = opt.value.split(",", 1)[0]
+        if hid != "MSFT0101" or (st.host.strict and not st.host.host_resource(
+                f"/sys/bus/acpi/devices/{hid}:00/modalias")):
+            st.fail(opt.value_index, opt.spelled, opt.value,
+                    f"no ACPI device to pass through for HID {hid!r}",
+                    [Line(f"Unrecognized or unsupported ACPI device HID: {opt.value}"),
+                     Line(f"{st.prog.rsplit('/', 1)[-1]}: invalid pt acpi dev param "
+                          f"{opt.value}", "stderr")], EX_USAGE)
     _store(st, opt, opt.value)
 
 
 def _h_mmiodev_pt(st: _State, opt: Opt) -> None:
-    import re  # only for this rarely used option: re is off the usual start-up path
+    """``create_pt_mmiodev()`` (v2.7-v3.3 devicemodel/hw/mmio/core.c): ``base,size`` read with
+    dm_strtoul(.., 16) (``0x`` optional, junk after the size ignored); a bad value is reported
+    and the option still succeeds."""
     assert opt.value is not None
-    if not re.fullmatch(r"0[xX][0-9a-fA-F]+,0[xX][0-9a-fA-F]+", opt.value):
-        base, _, size = opt.value.partition(",")
+    base = number_prefix(opt.value, 16)
+    good = base is not None and abs(base[0]) <= ULONG_MAX and \
+        opt.value[base[1]:base[1] + 1] == "," and \
+        number_prefix(opt.value[base[1] + 1:], 16) is not None
+    if not good:
         st.note(opt.value_index, opt.spelled, opt.value,
-                f"{base}, {size} invalid, please check!", severity="warning")
+                f"create_pt_mmiodev, {opt.value} invalid, please check!", severity="warning")
     _store(st, opt, opt.value)
 
 
+_VSSRAM_MAX_SIZE = 0x00800000  # v3.0-v3.3 devicemodel/include/pci_core.h
+_CACHE_LEVELS = {"L2": 2, "l2": 2, "L3": 3, "l3": 3}  # vssram.c L2_CACHE / L3_CACHE
+
+
+def _vssram_params(text: str) -> tuple[list[str], str]:
+    """``parse_vssram_buf_params()`` (v3.0-v3.3 devicemodel/hw/platform/vssram/vssram.c), step
+    by step: the lines it prints and ``"ok"``, ``"error"`` or ``"crash"`` (a strsep() that
+    returns NULL is then dereferenced: ``L2`` alone, ``L2,vcpu``)."""
+    lines: list[str] = []
+    for index, elem in enumerate(text.split(";")):
+        if elem == "":
+            break
+        level_str, comma, elem = elem.partition(",")
+        if level_str not in _CACHE_LEVELS:
+            return [*lines, f"invalid SSRAM buffer level:{level_str}."], "error"
+        if not comma:
+            return lines, "crash"
+        vcpu_str, equals, elem = elem.partition("=")
+        if vcpu_str != "vcpu":
+            return [*lines, f"{vcpu_str} is invalid, 'vcpu' must be specified."], "error"
+        if not equals:
+            return lines, "crash"
+        at = elem.find("size=")
+        if at < 0:
+            return [*lines, f"invalid size parameter: {elem}"], "error"
+        # *(size_str - 1) = '\0' cuts the vcpu list just before "size="
+        vcpus, size_text = (elem[:at - 1] if at else elem), elem[at + 5:]
+        mask = 0
+        for item in vcpus.split(","):
+            if item == "":
+                break
+            if item in ("all", "ALL"):
+                mask = (1 << 64) - 1
+                break
+            found = number_prefix(item, 10)
+            if found is None or abs(found[0]) > ULONG_MAX:
+                return [*lines, f"invalid '{item}' to specify vcpu ID."], "error"
+            bit = (found[0] % (1 << 32)) & 31  # (1 << vcpu_id) on a 32-bit int, as x86 shifts
+            mask |= (1 << bit) if bit < 31 else 0xFFFFFFFF80000000
+        if mask == 0:
+            return [*lines, "vCPU bitmask of ssram region is not set."], "error"
+        if size_text == "":
+            return [*lines, "invalid size configuration."], "error"
+        parsed = c_strtoul(size_text)
+        value, rest = parsed if parsed is not None else (0, size_text)
+        shift = {"m": 20, "k": 10}.get(rest[:1].lower())
+        if shift is None:
+            return [*lines, f"invalid size of '{size_text}', only 'K','k'(KB) or 'M','m'(MB) "
+                            "can be suffixed!"], "error"
+        size = (value << shift) % (1 << 64)
+        if size == 0 or size % 4096 or size > _VSSRAM_MAX_SIZE:
+            return [*lines, f"size 0x{size:x} is invalid, 0 or not page-aligned, or too "
+                            "large."], "error"
+        lines.append(f"config index[{index}]: cache level:{_CACHE_LEVELS[level_str]}, "
+                     f"size:{size:x}, vcpumask:{mask:x}")
+    return lines, "ok"
+
+
 def _h_ssram(st: _State, opt: Opt) -> None:
-    import re  # only for this rarely used option: re is off the usual start-up path
-    if opt.value is None:
+    if opt.value is None:  # v2.5-v2.7: a flag
         _store(st, opt, True)
         return
-    if not re.fullmatch(r"L\d,vcpu=(all|\d+(:\d+)*),size=\d+[KM](;L\d,vcpu=(all|\d+(:\d+)*),"
-                        r"size=\d+[KM])*", opt.value):
+    lines, verdict = _vssram_params(opt.value)
+    st.emit(*(Line(text) for text in lines))
+    if verdict == "crash":
+        st.fail(opt.value_index, opt.spelled, opt.value,
+                f"--ssram {opt.value!r}: the real acrn-dm {st.release} crashes (SIGSEGV) "
+                "parsing it", [Line("acrnkit: the real acrn-dm crashes parsing --ssram here",
+                                    "stderr")], 1, crash=True, structural=True)
+        return
+    if verdict == "error":
         st.errx(opt.value_index, opt.spelled, opt.value,
                 f"invalid vSSRAM buffer size param {opt.value}")
         st.broken = True
@@ -605,11 +774,12 @@ def _h_logger(st: _State, opt: Opt) -> None:
     for elem in opt.value.split(";"):
         name, comma, level = elem.partition(",")
         if not comma:
+            # strsep() leaves the level NULL and strncmp() dereferences it: SIGSEGV with nothing
+            # printed but the elements before (v1.6-v3.3 devicemodel/log/log.c)
             st.fail(opt.value_index, opt.spelled, opt.value,
                     "a logger_setting element without ',' crashes acrn-dm (NULL dereference)",
-                    [*lines, Line(f"acrn-dm: invalid logger setting params {opt.value} (acrnkit: "
-                                  "the real acrn-dm crashes here)", "stderr")], 1, crash=True,
-                    structural=True)
+                    [*lines, crash_note(st.release, "SIGSEGV in init_logger_setting, an "
+                                        "element without ','")], 1, crash=True, structural=True)
             return
         m = re.match(r"level=\s*\+?(\d+)", level)
         if not m:
@@ -693,8 +863,9 @@ _HANDLERS: dict[str, Any] = {
     "part_info": _h_part_info,
     "virtio_poll": _h_virtio_poll,
     "intr_monitor": _h_intr_monitor,
-    "cmd_monitor": _h_text_limit("invalid command monitor params"),
-    "iasl": _h_text_limit("invalid iasl param"),
+    "cmd_monitor": _h_path("invalid command monitor params", 1024,
+                           "Command monitor: using soket path "),
+    "iasl": _h_path("invalid iasl param", 4096, "iasl path is given by --iasl at run time: "),
     "vtpm2": _h_vtpm2,
     "acpidev_pt": _h_acpidev_pt,
     "mmiodev_pt": _h_mmiodev_pt,
@@ -705,6 +876,13 @@ _HANDLERS: dict[str, Any] = {
     "gvtargs": _h_gvtargs,
     "mac_seed": _h_mac_seed,
 }
+
+
+def crash_note(release: Release, why: str) -> Line:
+    """The line acrnkit adds where the real acrn-dm crashes, aborts or hangs (stderr): what comes
+    before it is what the real one prints up to that point; the exit status is 1 and the
+    diagnostic has ``crash=True`` (docs/crashes.md)."""
+    return Line(f"acrnkit: the real acrn-dm {release} stops here: {why}", "stderr")
 
 
 # --- after the getopt loop --------------------------------------------------------------------
@@ -747,6 +925,91 @@ def _after_options(st: _State, positionals: list[Positional]) -> None:
     uuid = st.values.get("uuid")
     if uuid is not None and not _is_uuid(str(uuid)):
         st.fail(None, "-U", uuid, "invalid UUID: vm_create fails", [Line("vm_create failed")], 1)
+    unusable = st.memsize_unusable
+    if unusable is not None:
+        # vm_setup_memory() (v3.2 devicemodel/core/main.c) fails with ENOMEM for a size no host
+        # has: "Unable to setup memory (12)", exit 1
+        index, spelled, text, reason = unusable
+        st.fail(index, spelled, text, f"acrn-dm accepts it, then cannot set up the memory: "
+                f"{reason}", [Line("Unable to setup memory (12)")], 1)
+
+
+# --- vm_setup_memory() and vm_init_vdevs() before the PCI devices ------------------------------
+
+#: ``N`` in ``create_new_server: Failed to bind fd N``: the monitor socket's descriptor. It is
+#: the lowest free one, so it counts what acrn-dm opened before: hugetlb memfds (one per huge
+#: page size the kernel offers), the hugetlb lock file, the HSM device, the mevent and iothread
+#: epolls and the timerfds of the vRTC/vPIT/vHPET. The argv does not change it, but the host
+#: and every descriptor the launcher leaks into acrn-dm do (one leaked descriptor gives 36).
+#: 35 is what a v3.2 build (with the HSM answered by a stand-in) printed when started with only
+#: stdin, stdout and stderr open, on a kernel with 2 MB and 1 GB pages; acrnkit prints it for
+#: every release.
+MONITOR_SOCKET_FD = 35
+#: Directories that exist whenever acrn-dm reaches monitor_init(): it creates /run/acrn and
+#: /run/acrn/mngr itself (check_dir(.., CHK_CREAT)) and nothing below them.
+_MONITOR_DIRS = frozenset({"", "/run", "/run/acrn", "/run/acrn/mngr"})
+
+
+def _monitor_dir_missing(name: str) -> bool:
+    """Whether bind() of ``/run/acrn/mngr/<name>.monitor.<pid>.socket`` fails with ENOENT: a
+    ``/`` in the VM name puts the socket in a directory under /run/acrn/mngr that nobody made
+    (``vm/1``); ``.``, ``..`` and empty components only move between existing directories."""
+    parts = ["run", "acrn", "mngr"]
+    for part in name.split("/")[:-1]:
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(part)
+        if "/" + "/".join(parts) not in _MONITOR_DIRS:
+            return True
+    return False
+
+
+def _vdevs_before_pci(st: _State, positionals: list[Positional]) -> None:
+    """What runs between VM creation and the PCI devices (devicemodel/core/main.c main() and
+    vm_init_vdevs(), v1.6-v3.3): guest memory, the power-management channel, the VM monitor."""
+    rel = st.release
+    short = st.prog.rsplit("/", 1)[-1]
+    negative = st.memsize_negative
+    if negative is not None and rel.has("memsize.negative_hangs"):
+        # v1.6 core/hugetlb.c: vm_setup_memory() walks the wrapped size page by page
+        index, spelled, text = negative
+        st.fail(index, spelled, text, f"negative memory size: acrn-dm {rel} hangs",
+                [crash_note(rel, "it hangs in vm_setup_memory, the negative -m wrapped to a "
+                            "huge size")], 1, crash=True)
+    channel = st.values.get("pm_notify_channel")
+    if isinstance(channel, str) and channel.startswith("uart"):
+        # guest_pm_notify_init() -> pm_by_vuart_init() asserts node_index < MAX_NODE_CNT; only
+        # a --pm_by_vuart sets it, and from v3.0 that option is ignored (v1.6-v3.3
+        # devicemodel/core/pm_vuart.c and core/main.c; seen on v3.2)
+        ignored = rel.support.get("pm_by_vuart") != Support.OK
+        if ignored or "pm_by_vuart" not in st.values:
+            line = 296 if rel.has("src.v16_line_numbers") else 271
+            why = ("--pm_by_vuart is ignored" if ignored else "no --pm_by_vuart given")
+            st.fail(None, "--pm_notify_channel", channel,
+                    f"--pm_notify_channel uart aborts acrn-dm {rel} (SIGABRT: {why}, so the "
+                    "vuart it needs never exists)",
+                    [Line(f"{short}: core/pm_vuart.c:{line}: pm_by_vuart_init: Assertion "
+                          "`node_index < MAX_NODE_CNT' failed.", "stderr"),
+                     crash_note(rel, f"SIGABRT in pm_by_vuart_init, {why}")], 1, crash=True)
+    if len(positionals) == 1 and _monitor_dir_missing(positionals[0].value):
+        # monitor_init() (v1.6-v3.3 devicemodel/core/monitor.c) -> mngr_open_un() ->
+        # create_new_server() (v1.6 misc/acrn-manager/acrn_mngr.c, v2.x+
+        # misc/services/acrn_manager/acrn_mngr.c) printf()s the bind error; monitor_init()
+        # pr_err()s its __LINE__ with "\r\n", vm_init_vdevs() fails and main() prints errno,
+        # ENOENT (seen on v3.2)
+        name = positionals[0]
+        line = 484 if rel.has("src.v16_line_numbers") else 483
+        st.fail(name.at, "name", name.value,
+                f"the VM name puts the monitor socket /run/acrn/mngr/{name.value}.monitor.<pid>"
+                ".socket in a directory that does not exist",
+                [Line(f"create_new_server: Failed to bind fd {MONITOR_SOCKET_FD}, err: No such "
+                      "file or directory"),
+                 Line(f"monitor_init {line}", end="\r\n"),
+                 Line("Unable to init vdev (2)")], 1)
 
 
 # --- device init ------------------------------------------------------------------------------
@@ -765,12 +1028,22 @@ _SINGLETON = {
 def _init_devices(st: _State) -> list[_Built]:
     rel = st.release
     built: list[_Built] = []
-    order = sorted(st.slots, key=lambda s: (s[2] != "passthru", s[1].key))
+    # init_pci() (hw/pci/core.c, v1.6-v3.3): bus by bus; on each, passthru devices first, then
+    # the others, by slot and function
+    order = sorted(st.slots, key=lambda s: (s[1].bus, s[2] != "passthru", s[1].slot, s[1].func))
     counts: dict[str, int] = {}
     stdio_owner: str | None = None
     lpc_seen = False
     for idx, bdf, emul, config, boot in order:
         cls_parser = lookup(emul)
+        if st.ahci_failed is not None:
+            # init_pci() stopped at the AHCI failure: acrn-dm never looks at the devices after
+            # it; acrnkit parses them for the model only, silently
+            if cls_parser is not None:
+                later = _parse_device(emul, config, rel.version, bdf.slot, bdf.func)
+                if later[1] is None:
+                    built.append((idx, bdf, later[0], boot))
+            continue
         if emul == "lpc":
             if lpc_seen:
                 _init_fail(st, idx, emul, config, [Line("Only one LPC bridge is allowed.")],
@@ -800,9 +1073,12 @@ def _init_devices(st: _State) -> list[_Built]:
         for fld, line in said:
             st.note(idx, fld, config, line.text, line.stream, severity="warning")
         if err is not None:
-            _init_fail(st, idx, emul, config, list(err.lines),
-                       f"{err.field}={err.value!r}: " + (str(err) if err.lines else
-                                                          "rejected at device init"))
+            why = f"{err.field}={err.value!r}: " + (str(err) if err.lines else
+                                                     "rejected at device init")
+            if emul in _AHCI:
+                _ahci_fail(st, idx, emul, config, list(err.lines), why)
+            else:
+                _init_fail(st, idx, emul, config, list(err.lines), why)
             st.broken = True
             continue
         for fld, line in warnings:
@@ -827,7 +1103,11 @@ def _init_devices(st: _State) -> list[_Built]:
         lines = (_file_lines(st, idx, emul, device, config, bdf.slot, bdf.func)
                  if st.host_checks else None)
         if lines is not None:
-            _init_fail(st, idx, emul, config, lines[1], lines[0], crash="crashes" in lines[0])
+            if emul in _AHCI:
+                _ahci_fail(st, idx, emul, config, lines[1], lines[0])
+                built.append((idx, bdf, device, boot))  # the model is fine; the host is not
+            else:
+                _init_fail(st, idx, emul, config, lines[1], lines[0])
             continue
         if emul == "lpc":
             bad = _lpc_port_files(st)
@@ -858,11 +1138,39 @@ def _parse_device(emul: str, config: str | None, version: str, slot: int, func: 
 
 
 def _init_fail(st: _State, idx: int, emul: str, config: str | None, lines: list[Line],
-               why: str, *, crash: bool = False) -> None:
+               why: str) -> None:
+    """A device init that returns < 0: init_pci() prints ``pci <emul> init failed`` and fails,
+    main() prints ``Unable to init vdev (errno)`` and exits 1. A device model whose last line
+    is an acrnkit stderr note (``acrnkit: ...``) means the real init crashes there instead:
+    nothing follows the lines before it."""
+    value = f"{emul},{config}" if config is not None else emul
+    if lines and lines[-1].stream == "stderr" and lines[-1].text.startswith("acrnkit: "):
+        st.fail(idx, "-s", value, f"{emul}: {why}", lines, 1, crash=True)
+        return
     full = [*lines, Line(f"pci {emul} init failed"),
             Line("Unable to init vdev (22)")]
-    st.fail(idx, "-s", f"{emul},{config}" if config is not None else emul,
-            f"{emul}: {why}", full, 1, crash=crash)
+    st.fail(idx, "-s", value, f"{emul}: {why}", full, 1)
+
+
+_AHCI = frozenset({"ahci", "ahci-hd", "ahci-cd"})
+
+
+def _ahci_fail(st: _State, idx: int, emul: str, config: str | None, lines: list[Line],
+               why: str) -> None:
+    """blockif_open() refused a port: pci_ahci_init() returns 1, init_pci() prints
+    ``pci <emul> init failed``, initialises no further device and returns 1, which
+    vm_init_vdevs() takes for success (it tests ``< 0``) (v1.6-v3.3 hw/pci/ahci.c,
+    hw/pci/core.c, core/main.c). 1.6 and 2.7 then run the VM; 3.x die later (_late_checks)."""
+    rel = st.release
+    out = (*lines, Line(f"pci {emul} init failed"))
+    survives = rel.has("ahci.missing_ok")
+    st.ahci_failed = (idx, emul, config)
+    st.diags.append(Diagnostic(
+        "warning" if survives else "error", idx, "-s",
+        f"{emul},{config}" if config is not None else emul,
+        f"{emul}: {why}: acrn-dm {rel} initialises no device after it and "
+        + ("runs the VM anyway" if survives else "dies later (docs/crashes.md)"), out))
+    st.emit(*out)
 
 
 def _file_lines(st: _State, idx: int, emul: str, device: Any, config: str | None,
@@ -870,26 +1178,12 @@ def _file_lines(st: _State, idx: int, emul: str, device: Any, config: str | None
     host = st.host
     for ref in device.files():
         if ref.kind == "blk":
-            size = host.size(ref.path)
+            # blockif opens read-write: a directory fails there like a missing file
+            size = None if host.is_dir(ref.path) else host.size(ref.path)
             if size is None:
-                if emul.startswith("ahci") and st.release.has("ahci.missing_ok"):
-                    st.diags.append(Diagnostic(
-                        "warning", idx, ref.field, ref.path,
-                        f"cannot open {ref.path}: acrn-dm {st.release} starts with the port "
-                        "empty"))
-                    continue
-                if emul.startswith("ahci"):
-                    return (f"missing AHCI disk {ref.path}: the real acrn-dm {st.release} "
-                            "crashes (SIGSEGV)",
-                            [Line(f"Could not open backing file: {ref.path}"),
-                             Line("acrnkit: the real acrn-dm crashes here", "stderr")])
-                if st.release.has("blk.open_warn"):
-                    return (f"cannot open {ref.path}",
-                            [Line(f"acrn-dm: Could not open backing file: {ref.path}: "
-                                  "No such file or directory", "stderr")])
-                # pr_err without a newline: the next line runs on
-                return (f"cannot open {ref.path}",
-                        [Line(f"Could not open backing file: {ref.path}", end="")])
+                # blockif_open() (hw/block_if.c), for virtio-blk and AHCI alike; v2.7+ print
+                # it without a newline, so "pci <emul> init failed" runs on
+                return (f"cannot open {ref.path}", [open_failed_line(ref.path, st.release)])
             if host.is_regular(ref.path) and (size < 512 or size % 512):
                 return (f"{ref.path} is {size} bytes, not a multiple of 512",
                         [Line(f"{ref.path} size not corret, should be multiple of 512")])
@@ -930,27 +1224,100 @@ def _lpc_port_files(st: _State) -> tuple[str, list[Line]] | None:
     return None
 
 
+_KERNEL_LOAD_OFF = 16 << 20  # v1.6-v3.3 devicemodel/core/sw_load_bzimage.c KERNEL_LOAD_OFF
+_LOWMEM_LIMIT = 0x80000000  # PCI_EMUL_MEMBASE32 (include/pci_core.h): lowmem ends at 2 GB
+
+
+def _kernel_fits(st: _State) -> None:
+    """acrn_prepare_kernel() (sw_load_bzimage.c): the kernel is loaded at 16 MB and must end
+    below the ramdisk, which sits at the top of low memory (``roundup(ramdisk + 8K, 4K)`` below
+    it from v2.x; a fixed 4 MB in v1.6). A directory given to -k opens and "sizes" like a huge
+    file on ext4, and fails here."""
+    kernel = st.host.size(str(st.values["kernel"])) or 0
+    ramdisk = st.host.size(str(st.values["ramdisk"])) or 0 if "ramdisk" in st.values else 0
+    memsize = st.values["memsize"].bytes if "memsize" in st.values else 256 << 20
+    lowmem = min(memsize, _LOWMEM_LIMIT)
+    reserved = 4 << 20 if st.release.has("dm.v16_messages") else -(-(ramdisk + 8192) // 4096) * 4096
+    if kernel + _KERNEL_LOAD_OFF > lowmem - reserved:
+        st.fail(None, "-k", st.values["kernel"],
+                f"a {kernel}-byte kernel does not fit below the ramdisk in {lowmem >> 20} MB of "
+                "low memory", [Line("SW_LOAD ERR: need big system memory to fit image"),
+                                Line("acrn_sw_load failed, error=-1")], 1)
+
+
+#: mptable_build() (v1.6-v3.3 devicemodel/core/mptbl.c), when pci_bus_configured() for a bus
+#: other than 0: pr_err()s ending in "\r\n" (stdout), then main() exits 1 (seen on v3.2)
+_MPTABLE_LINES = (
+    Line("MPtable is incompatible with multiple PCI hierarchies.", end="\r\n"),
+    Line("MPtable generation can be disabled by passing the -Y option to acrn-dm.", end="\r\n"),
+)
+
+
+def _teardown(st: _State, lines: list[Line]) -> tuple[list[Line], bool]:
+    """A failure after init_pci(): main() tears the VM down. After an AHCI failure on a
+    release that dies of it, deinit_pci() frees again the devices init_pci() already freed
+    (pci_emul_deinit() leaves fi_devi dangling) and glibc aborts (seen on v3.2 with glibc's
+    tcache check). Returns the lines and whether it is a crash."""
+    if st.ahci_failed is None or st.release.has("ahci.missing_ok"):
+        return lines, False
+    return [*lines, Line("free(): double free detected in tcache 2", "stderr"),
+            crash_note(st.release, "SIGABRT, a double free in deinit_pci after the failed "
+                       "AHCI init")], True
+
+
 def _late_checks(st: _State, devices: list[_Built]) -> None:
+    """main() after vm_init_vdevs() (core/main.c, v1.6-v3.3): the end of init_pci(), then
+    mptable_build(), acpi_build() and acrn_sw_load()."""
     rel = st.release
-    if rel.has("iasl") and not st.slots:
-        st.fail(None, "-s", None, f"no -s device: the real acrn-dm {rel} crashes (SIGSEGV)",
-                [Line("acrnkit: no PCI device given; the real acrn-dm crashes here", "stderr")],
+    if st.ahci_failed is None and not any(bdf.bus == 0 for _, bdf, *_ in st.slots):
+        # init_pci() (hw/pci/core.c) reads pci_businfo[0]->memlimit32 after the devices are up:
+        # NULL when no -s device sits on bus 0 (none at all, or all on other buses)
+        st.fail(None, "-s", None, f"no device on PCI bus 0: the real acrn-dm {rel} crashes "
+                "(SIGSEGV)", [crash_note(rel, "SIGSEGV in init_pci, no device on PCI bus 0")],
                 1, crash=True)
-    if rel.has("obsolete_notices") and st.values.get("pm_notify_channel", "").startswith("uart"):
-        st.fail(None, "--pm_notify_channel", st.values["pm_notify_channel"],
-                f"--pm_notify_channel uart aborts acrn-dm {rel} (SIGABRT: --pm_by_vuart is "
-                "ignored, so the vuart it needs never exists)",
-                [Line("acrnkit: the real acrn-dm aborts here (pm-by-vuart assert)", "stderr")],
-                1, crash=True)
+    # -Y (mptgen = 0) skips the MP table in 1.6 and 2.7; from 3.0 -Y is obsolete and ignored
+    # and main() always calls mptable_build() (v1.6-v3.3 devicemodel/core/main.c)
+    mptable = not (rel.support.get("mptgen") == Support.OK and st.values.get("mptgen"))
+    other_bus = next((bdf for _, bdf, *_ in st.slots if bdf.bus != 0), None)
+    if mptable and other_bus is not None:
+        lines, died = _teardown(st, list(_MPTABLE_LINES))
+        st.fail(None, "-s", str(other_bus),
+                f"a device on PCI bus {other_bus.bus}: acrn-dm {rel} cannot build its MP table"
+                + ("" if rel.support.get("mptgen") != Support.OK else " (add -Y)"),
+                lines, 1, crash=died)
     if rel.has("obsolete_notices") and (
             "cpu_affinity" not in st.values or not st.values["cpu_affinity"].ids):
+        lines, died = _teardown(st, [
+            # v3.0-v3.3 core/mptbl.c mpt_build_proc_entries() reports and goes on, then
+            # hw/platform/acpi/acpi.c basl_fwrite_madt() fails the ACPI build
+            Line("mpt_build_proc_entries,Err: Invalid guest_pcpu_bitmask."),
+            Line("basl_fwrite_madt,Err: Invalid guest_pcpu_bitmask."),
+            Line("acpi_build failed, error=-1")])
         st.fail(None, "--cpu_affinity", None,
                 f"acrn-dm {rel} needs --cpu_affinity: without it ACPI build fails",
-                [Line("Invalid guest_pcpu_bitmask"), Line("acpi_build failed, error=-1")], 1)
+                lines, 1, crash=died)
+    ahci = st.ahci_failed
+    if ahci is not None and not rel.has("ahci.missing_ok"):
+        index, emul, config = ahci
+        st.fail(index, "-s", f"{emul},{config}" if config is not None else emul,
+                f"{emul} init failed, so acrn-dm {rel} crashes building the ACPI tables",
+                [crash_note(rel, f"SIGSEGV in acpi_build after the failed {emul} init")], 1,
+                crash=True)
     boot = [k for k in ("vsbl", "ovmf", "kernel", "elf_file") if k in st.values]
+    negative = st.memsize_negative
     if not boot:
         st.fail(None, "boot image", None, "no boot image: give -k, -E, --ovmf or --vsbl",
                 [Line("acrn_sw_load failed, error=-1")], 1)
+    elif negative is not None:
+        # the wrapped size passes vm_setup_memory() (1.6 hangs there: _vdevs_before_pci);
+        # loading the boot image into it crashes (seen on v3.2 with the HSM answered by a
+        # stand-in; 2.7 per acrn-dm-cli.md §8)
+        at, spelled, text = negative
+        st.fail(at, spelled, text, f"negative memory size: acrn-dm {rel} crashes",
+                [crash_note(rel, "SIGSEGV in acrn_sw_load, the negative -m wrapped to a huge "
+                            "size")], 1, crash=True)
+    elif boot == ["kernel"] and st.host_checks:
+        _kernel_fits(st)
     if "bootargs" in st.values and "kernel" not in st.values:
         st.diags.append(Diagnostic("warning", None, "-B", st.values["bootargs"],
                                    "-B without -k: acrn-dm accepts it but nothing reads it"))

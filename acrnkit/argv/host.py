@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
         def is_regular(self, path: str) -> bool: ...
 
+        def is_dir(self, path: str) -> bool: ...
+
         def is_tty(self, path: str) -> bool: ...
 
         def is_socket(self, path: str) -> bool: ...
@@ -46,6 +48,9 @@ class StaticHost:
     def is_regular(self, path: str) -> bool:
         return True
 
+    def is_dir(self, path: str) -> bool:
+        return False
+
     def is_socket(self, path: str) -> bool:
         return True
 
@@ -60,13 +65,22 @@ class LocalHost:
     strict: bool = False
 
     def size(self, path: str) -> int | None:
-        """Size of a readable file, or None when it cannot be opened."""
+        """What acrn-dm's check_image() reads: ``fopen(path, "r")`` (None when it fails), then
+        ``fseek(SEEK_END)``/``ftell``. A directory opens too; its "size" is what the file
+        system answers (huge on ext4), or 0 where seeking it fails (tmpfs)."""
         try:
-            with open(path, "rb") as fh:
-                fh.seek(0, os.SEEK_END)
-                return fh.tell()
+            fd = os.open(path, os.O_RDONLY)
         except OSError:
             return None
+        try:
+            return os.lseek(fd, 0, os.SEEK_END)
+        except OSError:
+            return 0
+        finally:
+            os.close(fd)
+
+    def is_dir(self, path: str) -> bool:
+        return os.path.isdir(path)
 
     def is_regular(self, path: str) -> bool:
         try:

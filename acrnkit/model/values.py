@@ -13,18 +13,23 @@ from acrnkit.releases.profile import Release
 
 MB = 1 << 20
 MIN_MEMSIZE = 128 * MB  # vm_parse_memsize(): "must be >= 128 MB" (devicemodel/core/vmmapi.c)
-_SHIFT = {"k": 10, "m": 20, "g": 30}
+#: vm_parse_memsize() units (the letter, case-insensitive) and their shifts
+UNIT_SHIFT = {"k": 10, "m": 20, "g": 30}
+ULONG_MAX = (1 << 64) - 1
 
 
 def c_strtoul(text: str) -> tuple[int, str] | None:
     """C ``strtoul(text, &end, 0)``: returns (value, rest) or None when no digit was consumed.
 
-    A leading ``-`` negates modulo 2**64, as C does.
+    A leading ``-`` negates modulo 2**64, and a magnitude beyond ``ULONG_MAX`` gives
+    ``ULONG_MAX`` (ERANGE), as C does.
     """
     found = number_prefix(text)
     if found is None:
         return None
     value, end = found
+    if abs(value) > ULONG_MAX:
+        return ULONG_MAX, text[end:]  # ERANGE: strtoul saturates, whatever the sign
     return value % (1 << 64), text[end:]
 
 
@@ -42,7 +47,7 @@ class MemSize:
     digits: str | None = None
 
     def __post_init__(self) -> None:
-        if self.unit.lower() not in _SHIFT:
+        if self.unit.lower() not in UNIT_SHIFT:
             raise ConfigError("memsize", f"{self.amount}{self.unit}",
                               "needs a K, M or G unit (acrn-dm rejects a bare number and 'b')")
         if self.amount < 0:
@@ -52,7 +57,7 @@ class MemSize:
 
     @property
     def bytes(self) -> int:
-        return self.amount << _SHIFT[self.unit.lower()]
+        return self.amount << UNIT_SHIFT[self.unit.lower()]
 
     @property
     def mib(self) -> int:
@@ -67,11 +72,11 @@ class MemSize:
         if parsed is None:
             raise ConfigError("memsize", text, "not a number")
         value, rest = parsed
-        if not rest or rest[0].lower() not in _SHIFT:
+        if not rest or rest[0].lower() not in UNIT_SHIFT:
             raise ConfigError("memsize", text, "needs a K, M or G unit")
         if value >= 1 << 63:
             raise ConfigError("memsize", text, "negative size (acrn-dm 2.7+ crashes on it)")
-        if (value << _SHIFT[rest[0].lower()]) >= 1 << 64:
+        if (value << UNIT_SHIFT[rest[0].lower()]) >= 1 << 64:
             raise ConfigError("memsize", text, "size overflows 64 bits")
         written = text[: len(text) - len(rest)]
         digits = None if written == str(value) else written
@@ -134,7 +139,7 @@ class CpuAffinity:
                 raise ConfigError("cpu_affinity", text, "a range's end must exceed its start")
             items.append((lo, hi))
         made = cls(tuple(items), raw=text)
-        return made if made.render_canonical() != text else cls(tuple(items))
+        return made if made.render_canonical() != text or not items else cls(tuple(items))
 
     def render_canonical(self) -> str:
         return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in self.items)

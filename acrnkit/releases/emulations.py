@@ -107,6 +107,10 @@ FEATURES: Mapping[str, tuple[str, ...]] = {
     "iasl": _since("3.2"),
     # v2.7+: the missing-name case prints a pr_err before usage(1).
     "name.missing_message": _since("2.7"),
+    # Notices printed while the option is parsed: v3.2 hw/platform/acpi/acpi.c acrn_parse_iasl()
+    # (pr_info) and v3.0 core/cmd_monitor/cmd_monitor.c acrn_parse_cmd_monitor() (pr_notice).
+    "iasl.notice": _since("3.2"),
+    "cmd_monitor.notice": _since("3.0"),
     # v3.3: generic --acpidev_pt HID[,uid=..,type=..].
     "acpidev_pt.generic": ("3.3",),
     # v3.2+ version line format "DM: ..." instead of "DM version is: ...".
@@ -114,9 +118,17 @@ FEATURES: Mapping[str, tuple[str, ...]] = {
     # v1.6 block_if.c reports an unopenable backing file with warn() (stderr, errno text);
     # later releases with pr_err() and no newline.
     "blk.open_warn": ("1.6",),
-    # ahci,hd:<missing file>: observed accepted by 1.6 and 2.7 (the port stays empty) and a
-    # SIGSEGV on 3.2 (acrn-dm-cli.md §8); 3.0 shares 3.2's ahci.c and is assumed to crash too.
+    # An AHCI port that blockif_open() refuses (missing file, bad option, ...): pci_ahci_init()
+    # returns 1, so init_pci() prints "pci ahci init failed", stops initialising devices and
+    # returns 1, which vm_init_vdevs() does not treat as an error (it tests < 0) (v1.6-v3.3
+    # devicemodel/hw/pci/ahci.c, hw/pci/core.c, core/main.c). Observed: 1.6 and 2.7 then run
+    # (acrn-dm-cli.md §8); 3.2 dies later, SIGSEGV in acpi_build() or a double free when it
+    # tears down after a later failure (run against a v3.2 build). 3.0 and 3.3 share 3.2's code
+    # and are assumed to die too.
     "ahci.missing_ok": ("1.6", "2.7"),
+    # __LINE__ in messages: v1.6 core/monitor.c prints "monitor_init 484" (483 from v2.x) and
+    # its core/pm_vuart.c asserts at line 296 (271 from v2.x).
+    "src.v16_line_numbers": ("1.6",),
     # v1.6's device model predates parts of the pr_* logger: these messages are printf()s,
     # states print as numbers, SIGINT says "Receive SIGINT", the tap lines differ (virtio_net.c,
     # main.c, vmmapi.c at v1.6).

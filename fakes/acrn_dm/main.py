@@ -76,7 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     result = check(args[1:], settings.version, LocalHost(strict=settings.strict_host), prog=prog)
     for line in result.output:
-        _write(1 if line.stream == "stdout" else 2, line.text + "\n")
+        # line.end: acrn-dm prints a few messages without "\n" (the next one runs on) or with
+        # "\r\n"
+        _write(1 if line.stream == "stdout" else 2, line.text + line.end)
 
     status: int | None
     signo: int | None = None

@@ -13,8 +13,12 @@ Sources: ``devicemodel/hw/pci/ahci.c`` (``pci_ahci_init``, ``pci_ahci_hd_init``,
 * Each port is handed to ``blockif_open``: the path, then ``writeback``, ``writethru``, ``ro``,
   ``discard[=a:b:c]``, ``sectorsize=<l>[/<p>]``, ``range=<lba>/<size>``; v3.3 adds ``nocache``,
   ``no_bst_block`` and ``aio=threads|io_uring``. Anything else:
-  ``Invalid device option "<opt>"``. The file must open (``Could not open backing file: ...``)
-  and a regular file must be a multiple of 512 bytes.
+  ``Invalid device option "<opt>"``. The file must open (``Could not open backing file: ...``,
+  without a newline from v2.x; v1.6 ``warn()``s it on stderr) and a regular file must be a
+  multiple of 512 bytes.
+* When ``blockif_open`` refuses a port, ``pci_ahci_init`` returns 1, not -1: acrn-dm prints
+  ``pci ahci init failed``, initialises no further device and carries on (1.6, 2.7) or dies
+  later (3.x). acrnkit's checker (``acrnkit/argv/check.py``) models that; see docs/crashes.md.
 """
 
 from __future__ import annotations
@@ -24,7 +28,13 @@ from acrnkit.errors import ConfigError
 from acrnkit.model.devices.base import DeviceInitError, FileRef, ParseContext, no_comma, register
 
 # blockif_open's option grammar is shared with virtio-blk (devicemodel/hw/block_if.c).
-from acrnkit.model.devices.blockif import Discard, SectorSize, parse_options, render_options
+from acrnkit.model.devices.blockif import (
+    Discard,
+    SectorSize,
+    open_failed_line,
+    parse_options,
+    render_options,
+)
 from acrnkit.releases.profile import Release
 
 if TYPE_CHECKING:
@@ -158,7 +168,8 @@ def _parse_port(opts: str, cdrom: bool, index: int, ctx: ParseContext) -> AhciPo
         name = err.field.rsplit(".", 1)[-1]
         raise DeviceInitError(f"{field}.{name}", err.value, *err.lines) from None
     if path == "":
-        raise DeviceInitError(f"{field}.path", path, "Could not open backing file: ")
+        # open("") fails; v2.7+ print it without a newline (blockif.open_failed_line)
+        raise DeviceInitError(f"{field}.path", path, open_failed_line(path, ctx.release))
     try:
         return AhciPort(path, cdrom, **fields)  # type: ignore[arg-type]
     except ConfigError as err:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import ConfigError
 from acrnkit.model.ctext import number_prefix
-from acrnkit.model.devices.base import DeviceInitError
+from acrnkit.model.devices.base import DeviceInitError, Line
 from acrnkit.releases.profile import Release
 
 if TYPE_CHECKING:
@@ -84,6 +84,17 @@ def parse_options(options: Iterable[str], release: Release, field: str) -> dict[
         else:
             raise DeviceInitError(f"{field}.option", opt, f'Invalid device option "{opt}"')
     return fields
+
+
+def open_failed_line(path: str, release: Release) -> Line:
+    """blockif_open()'s line when ``open()`` of the backing file fails (devicemodel/hw/block_if.c,
+    v1.6-v3.3): v1.6 ``warn()``s it (stderr, program name and errno text; ENOENT assumed);
+    v2.7+ ``pr_err()``s it without a newline, so the caller's next line runs on
+    (``Could not open backing file: /xpci ahci init failed``)."""
+    if release.has("blk.open_warn"):
+        return Line(f"acrn-dm: Could not open backing file: {path}: No such file or directory",
+                    "stderr")
+    return Line(f"Could not open backing file: {path}", end="")
 
 
 def render_options(*, writeback: bool | None, ro: bool, discard: Discard | bool,

@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = check(args[1:], settings.version, LocalHost(), prog=prog)
     for line in result.output:
         stream = sys.stdout if line.stream == "stdout" else sys.stderr
-        stream.write(line.text + "\n")
+        stream.write(line.text + line.end)
         stream.flush()
     if result.exit_status is not None:
         return result.exit_status

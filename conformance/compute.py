@@ -26,8 +26,10 @@ from acrnkit.errors import AcrnkitError, ArgvError, ConfigError
 
 #: acrn-dm's argv[0] in the committed messages (glibc prefixes getopt errors with it).
 PROG = "acrn-dm"
-#: Size of every regular file of a healthy host (a multiple of 512, as virtio-blk wants).
-DEFAULT_FILE_SIZE = 1 << 20
+#: Size of every regular file of a healthy host, as StaticHost's: 64 KiB, a multiple of 512
+#: (virtio-blk) and within every check_image() limit, the smallest being OVMF's 128 KB vars
+#: image (v2.7+ sw_load_ovmf.c).
+DEFAULT_FILE_SIZE = 64 << 10
 
 
 # --- verdicts ------------------------------------------------------------------------------------

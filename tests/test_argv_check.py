@@ -668,3 +668,20 @@ def test_negative_memsize_hangs_1_6_before_device_init() -> None:
     assert out(result) == [note("1.6", "it hangs in vm_setup_memory, the negative -m wrapped "
                                        "to a huge size")]
     assert result.fatal is not None and result.fatal.crash
+
+
+def test_ovmf_images_are_checked_against_their_size_limits(tmp_path: object) -> None:
+    from pathlib import Path
+
+    image = Path(str(tmp_path)) / "OVMF.fd"
+    image.write_bytes(b"x" * (1 << 20))  # fits the code limit, not the 128 KB vars limit
+    argv = ["-s", "0:0,hostbridge", "--cpu_affinity", "0", "--ovmf",
+            f"code={image},vars={image}", "vm1"]
+    result = check(argv, "3.2", LocalHost())
+    assert (result.exit_status, texts(result)) == (64, [
+        ("stdout", f"SW_LOAD: get ovmf code path {image}, size 0x100000"),
+        ("stdout", "SW_LOAD ERR: file is too large"),
+        ("stderr", f"acrn-dm: invalid ovmf param code={image},vars={image}")])
+    single = check([*argv[:-2], str(image), "vm1"], "3.2", LocalHost())
+    assert (single.exit_status, texts(single)) == (
+        None, [("stdout", f"SW_LOAD: get ovmf path {image}, size 0x100000")])

@@ -516,12 +516,11 @@ def _h_ovmf(st: _State, opt: Opt) -> None:
     if "vsbl" in st.values:  # acrn-dm ignores --ovmf after --vsbl (main.c)
         st.diags.append(Diagnostic("warning", opt.at, opt.spelled, opt.value,
                                    "--ovmf is ignored after --vsbl"))
-    if "vsbl" not in st.values:
-        _ovmf_images(st, opt.value)
+    images_ok = "vsbl" in st.values or _ovmf_images(st, opt.value)
     ok = _store_parsed(st, opt)
     if ok:
         ovmf = st.values["ovmf"]
-        ok = all(st.host.size(p) for p in ovmf.paths())
+        ok = images_ok and all(st.host.size(p) for p in ovmf.paths())
         if not ok:
             st.diags.append(Diagnostic("error", opt.value_index, opt.spelled, opt.value,
                                        "OVMF image missing or empty"))
@@ -536,7 +535,7 @@ def _h_ovmf(st: _State, opt: Opt) -> None:
 _OVMF_LIMITS = {"": 2 << 20, "code": (2 << 20) - (128 << 10), "vars": 128 << 10}
 
 
-def _ovmf_images(st: _State, text: str) -> None:
+def _ovmf_images(st: _State, text: str) -> bool:
     """The lines acrn_parse_ovmf() prints while it walks the ``,`` tokens: check_image()'s error
     and a stop at the first bad image, or ``get ovmf [code |vars ]path P, size 0x..``."""
     for token in text.split(","):
@@ -548,12 +547,13 @@ def _ovmf_images(st: _State, text: str) -> None:
         size = st.host.size(token)
         if size is None:
             st.emit(Line("SW_LOAD ERR: image file failed to open"))
-            return
+            return False
         if size == 0 or size > _OVMF_LIMITS[kind]:
             st.emit(Line(f"SW_LOAD ERR: file is {'too large' if size else 'empty'}"))
-            return
+            return False
         label = f"ovmf {kind} path" if kind else "ovmf path"
         st.emit(Line(f"SW_LOAD: get {label} {token}, size 0x{size:x}"))
+    return True
 
 
 def _h_vsbl(st: _State, opt: Opt) -> None:

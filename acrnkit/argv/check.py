@@ -1107,7 +1107,9 @@ def _init_devices(st: _State) -> list[_Built]:
                 _ahci_fail(st, idx, emul, config, lines[1], lines[0])
                 built.append((idx, bdf, device, boot))  # the model is fine; the host is not
             else:
-                _init_fail(st, idx, emul, config, lines[1], lines[0])
+                # a backing file that does not open leaves ENOENT in errno for main()'s line
+                errno = 2 if lines[0].startswith("cannot open ") else 22
+                _init_fail(st, idx, emul, config, lines[1], lines[0], errno)
             continue
         if emul == "lpc":
             bad = _lpc_port_files(st)
@@ -1138,7 +1140,7 @@ def _parse_device(emul: str, config: str | None, version: str, slot: int, func: 
 
 
 def _init_fail(st: _State, idx: int, emul: str, config: str | None, lines: list[Line],
-               why: str) -> None:
+               why: str, errno: int = 22) -> None:
     """A device init that returns < 0: init_pci() prints ``pci <emul> init failed`` and fails,
     main() prints ``Unable to init vdev (errno)`` and exits 1. A device model whose last line
     is an acrnkit stderr note (``acrnkit: ...``) means the real init crashes there instead:
@@ -1148,7 +1150,7 @@ def _init_fail(st: _State, idx: int, emul: str, config: str | None, lines: list[
         st.fail(idx, "-s", value, f"{emul}: {why}", lines, 1, crash=True)
         return
     full = [*lines, Line(f"pci {emul} init failed"),
-            Line("Unable to init vdev (22)")]
+            Line(f"Unable to init vdev ({errno})")]
     st.fail(idx, "-s", value, f"{emul}: {why}", full, 1)
 
 
@@ -1183,7 +1185,12 @@ def _file_lines(st: _State, idx: int, emul: str, device: Any, config: str | None
             if size is None:
                 # blockif_open() (hw/block_if.c), for virtio-blk and AHCI alike; v2.7+ print
                 # it without a newline, so "pci <emul> init failed" runs on
-                return (f"cannot open {ref.path}", [open_failed_line(ref.path, st.release)])
+                lines = [open_failed_line(ref.path, st.release)]
+                if emul == "virtio-blk":
+                    # virtio_blk_init() adds its own line, without a newline either
+                    # (v1.6-v3.3 hw/pci/virtio/virtio_block.c)
+                    lines.append(Line("Could not open backing file", end=""))
+                return (f"cannot open {ref.path}", lines)
             if host.is_regular(ref.path) and (size < 512 or size % 512):
                 return (f"{ref.path} is {size} bytes, not a multiple of 512",
                         [Line(f"{ref.path} size not corret, should be multiple of 512")])

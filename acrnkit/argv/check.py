@@ -381,6 +381,11 @@ def _h_memsize(st: _State, opt: Opt) -> None:
     passes, then hangs (1.6) or crashes (2.7+) the real acrn-dm; a size that only wraps past
     2**64 passes too and fails later, in ``vm_setup_memory`` (see _after_options)."""
     assert opt.value is not None
+    try:  # the usual case first: a size the model takes is one acrn-dm takes as it is
+        _store(st, opt, FIELD_CODECS["memsize"].parse(opt.value, st.release))
+        return
+    except ConfigError as err:
+        reason = err.reason
     parsed = c_strtoul(opt.value)
     value, rest = parsed if parsed is not None else (0, opt.value)
     shift = UNIT_SHIFT.get(rest[:1].lower())
@@ -395,13 +400,10 @@ def _h_memsize(st: _State, opt: Opt) -> None:
         st.memsize_negative = (opt.value_index, opt.spelled, opt.value)
         st.broken = True
         return
-    try:
-        _store(st, opt, FIELD_CODECS["memsize"].parse(opt.value, st.release))
-    except ConfigError as err:
-        # acrn-dm takes it (the shifted value wrapped to >= 128 MB); guest memory of that size
-        # cannot be set up later
-        st.memsize_unusable = (opt.value_index, opt.spelled, opt.value, err.reason)
-        st.broken = True
+    # acrn-dm takes it (the shifted value wrapped to >= 128 MB); guest memory of that size cannot
+    # be set up later
+    st.memsize_unusable = (opt.value_index, opt.spelled, opt.value, reason)
+    st.broken = True
 
 
 def _h_lpc(st: _State, opt: Opt) -> None:

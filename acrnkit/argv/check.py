@@ -1032,7 +1032,7 @@ def _init_devices(st: _State) -> list[_Built]:
     built: list[_Built] = []
     # init_pci() (hw/pci/core.c, v1.6-v3.3): bus by bus; on each, passthru devices first, then
     # the others, by slot and function
-    order = sorted(st.slots, key=lambda s: (s[1].bus, s[2] != "passthru", s[1].slot, s[1].func))
+    order = sorted(st.slots, key=lambda s: (s[1].bus, s[2] != "passthru", s[1].key))
     counts: dict[str, int] = {}
     stdio_owner: str | None = None
     lpc_seen = False
@@ -1278,7 +1278,16 @@ def _late_checks(st: _State, devices: list[_Built]) -> None:
     """main() after vm_init_vdevs() (core/main.c, v1.6-v3.3): the end of init_pci(), then
     mptable_build(), acpi_build() and acrn_sw_load()."""
     rel = st.release
-    if st.ahci_failed is None and not any(bdf.bus == 0 for _, bdf, *_ in st.slots):
+    # one pass over the slots: is bus 0 used, and the first device on another bus
+    on_bus0 = False
+    other_bus = None
+    for slot in st.slots:
+        bdf = slot[1]
+        if bdf.bus == 0:
+            on_bus0 = True
+        elif other_bus is None:
+            other_bus = bdf
+    if st.ahci_failed is None and not on_bus0:
         # init_pci() (hw/pci/core.c) reads pci_businfo[0]->memlimit32 after the devices are up:
         # NULL when no -s device sits on bus 0 (none at all, or all on other buses)
         st.fail(None, "-s", None, f"no device on PCI bus 0: the real acrn-dm {rel} crashes "
@@ -1286,9 +1295,8 @@ def _late_checks(st: _State, devices: list[_Built]) -> None:
                 1, crash=True)
     # -Y (mptgen = 0) skips the MP table in 1.6 and 2.7; from 3.0 -Y is obsolete and ignored
     # and main() always calls mptable_build() (v1.6-v3.3 devicemodel/core/main.c)
-    mptable = not (rel.support.get("mptgen") == Support.OK and st.values.get("mptgen"))
-    other_bus = next((bdf for _, bdf, *_ in st.slots if bdf.bus != 0), None)
-    if mptable and other_bus is not None:
+    if other_bus is not None and not (rel.support.get("mptgen") == Support.OK
+                                      and st.values.get("mptgen")):
         lines, died = _teardown(st, list(_MPTABLE_LINES))
         st.fail(None, "-s", str(other_bus),
                 f"a device on PCI bus {other_bus.bus}: acrn-dm {rel} cannot build its MP table"

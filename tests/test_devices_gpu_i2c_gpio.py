@@ -166,9 +166,38 @@ def test_gpu_parts_without_geometry_are_ignored(version: str) -> None:
 def test_gpu_third_screen(version: str) -> None:
     config = "geometry=fullscreen,geometry=fullscreen:1,geometry=640x480+0+0"
     err = init_error(VirtioGpu, config, version)
-    assert err.lines[0].text == "? virtual displays are too many that acrn-dm can't support!"
+    assert len(err.lines) == 1  # the option-time lines are not printed again at device init
     assert err.lines[-1].stream == "stderr" and "crashes" in err.lines[-1].text
-    assert check(argv(version, f"5,virtio-gpu,{config}"), version).exit_status == 1
+    result = check(argv(version, f"5,virtio-gpu,{config}"), version)
+    assert result.exit_status == 1
+    # vdpy_parse_cmd_option() prints these while acrn-dm parses the options
+    shown = [line.text for line in result.output]
+    start = shown.index("pci_parse_slot: virtio-gpu device found, activating virtual display.")
+    assert shown[start + 1:start + 5] == [
+        "virtual display: fullscreen on monitor 0.", "virtual display: fullscreen on monitor 1.",
+        "virtual display: windowed on monitor 0.",
+        "? virtual displays are too many that acrn-dm can't support!"]
+
+
+@pytest.mark.parametrize(("version", "config", "lines"), [
+    ("3.0", "geometry=fullscreen", ["virtual display: fullscreen."]),
+    ("3.0", "geometry=800x600", ["incorrect geometry option. Should be WxH+x+y",
+                                 "virtual display: windowed."]),
+    ("3.2", "geometry=800x600", ["incorrect geometry option. Should be WxH+x+y",
+                                 "virtual display: windowed on monitor 0."]),
+    ("3.2", "geometry=800x600+0+0,geometry=fullscreen:1",
+     ["virtual display: windowed on monitor 0.", "virtual display: fullscreen on monitor 1."]),
+    ("3.3", "foo", []),
+])
+def test_gpu_lines_come_while_options_are_parsed(version: str, config: str,
+                                                 lines: list[str]) -> None:
+    # -k comes after -s here, so its notice follows the display lines, as on the real v3.2
+    result = check(["-s", "0:0,hostbridge", "-s", f"5,virtio-gpu,{config}", "--cpu_affinity",
+                    "0", "-k", "/k", "vm1"], version)
+    texts_ = [line.text for line in result.output]
+    assert texts_[0] == "pci_parse_slot: virtio-gpu device found, activating virtual display."
+    assert texts_[1:1 + len(lines)] == lines
+    assert texts_[1 + len(lines)] == "SW_LOAD: get kernel path /k"
 
 
 @pytest.mark.parametrize("version", VSCREENS)

@@ -472,6 +472,9 @@ def _h_slot(st: _State, opt: Opt) -> None:
                     [crash_note(st.release, "SIGSEGV in vdpy_parse_cmd_option, virtio-gpu "
                                 "without a config")], 1, crash=True, structural=True)
             return
+        from acrnkit.model.devices.virtio_gpu import option_lines
+
+        st.emit(*(Line(line) for line in option_lines(config, st.release)))
     st.slots.append((idx if idx is not None else -1, bdf, emul, config, boot))
     if (bdf.slot == 2 or bdf.slot == 31) and bdf.bus == 0 and emul not in ("lpc", "igd-lpc"):
         st.diags.append(Diagnostic(
@@ -924,6 +927,15 @@ def _after_options(st: _State, positionals: list[Positional]) -> None:
                     f"{rel.name_max}", [Line(rel.name_error)], 1)
         if name.value == "":
             st.diags.append(Diagnostic("warning", name.at, "name", "", "empty VM name"))
+    gpu = next((slot for slot in st.slots if slot[2] == "virtio-gpu"), None)
+    if gpu is not None and rel.has("gpu.vscreens") and gpu[3] is not None:
+        from acrnkit.model.devices.virtio_gpu import GFX_FAILED, NO_GEOMETRY, option_lines
+
+        if not any(line.startswith("virtual display:") for line in option_lines(gpu[3], rel)):
+            # gfx_ui_init() runs before vm_create() (v3.2 core/main.c): with no screen parsed it
+            # fails and acrn-dm exits 1; no device is initialised (hw/vdisplay_sdl.c)
+            st.fail(gpu[0], "-s", f"virtio-gpu,{gpu[3]}", f"virtio-gpu: {NO_GEOMETRY}",
+                    [Line(NO_GEOMETRY), Line(GFX_FAILED)], 1)
     uuid = st.values.get("uuid")
     if uuid is not None and not _is_uuid(str(uuid)):
         st.fail(None, "-U", uuid, "invalid UUID: vm_create fails", [Line("vm_create failed")], 1)

@@ -129,9 +129,9 @@ class VirtioGpu:
                     ctx.warn("virtio-gpu", f"virtio-gpu: acrn-dm reads '{part}' as "
                              f"'{screen.render()}'")
                 if len(screens) > MAX_SCREENS:
-                    bad = sum(1 for _, line in ctx.warnings if line.text == BAD_GEOMETRY)
+                    # its lines came out while the options were parsed (option_lines)
                     raise DeviceInitError(
-                        "virtio-gpu.screens", len(screens), *[BAD_GEOMETRY] * bad, TOO_MANY,
+                        "virtio-gpu.screens", len(screens),
                         Line("acrnkit: more than 2 virtual screens: the real acrn-dm writes past "
                              "its screen array and crashes in virtio_gpu_init", "stderr"))
             if not screens:
@@ -180,6 +180,38 @@ class VirtioGpu:
         return []
 
 
+def option_lines(config: str, release: Release) -> list[str]:
+    """What ``vdpy_parse_cmd_option()`` prints while acrn-dm parses ``-s N,virtio-gpu,<config>``
+    (``pci_parse_slot`` calls it at once): per screen an ``incorrect geometry`` error when a
+    window gives fewer than four numbers, then ``virtual display: ...`` (v3.0
+    ``fullscreen.``/``windowed.``; v3.1+ with the monitor), and the too-many-screens error once
+    a third one is read (v3.0 and v3.2 devicemodel/hw/vdisplay_sdl.c). Device init prints none
+    of them again."""
+    ctx = ParseContext(release)
+    parts = config.split(",") if release.has("gpu.vscreens") else [config]
+    lines: list[str] = []
+    count = 0
+    for part in parts:
+        screen = _read_part(part, ctx)
+        if screen is None:
+            continue
+        if any(line.text == BAD_GEOMETRY for _, line in ctx.warnings):
+            lines.append(BAD_GEOMETRY)
+        ctx.warnings.clear()
+        count += 1
+        if not release.has("gpu.vscreens"):
+            lines.append("virtual display: fullscreen." if isinstance(screen, GpuFullscreen)
+                         else "virtual display: windowed.")
+            break
+        monitor = screen.monitor if isinstance(screen, GpuFullscreen) else 0
+        kind = "fullscreen" if isinstance(screen, GpuFullscreen) else "windowed"
+        lines.append(f"virtual display: {kind} on monitor {monitor}.")
+        if count > MAX_SCREENS:
+            lines.append(TOO_MANY)
+            break
+    return lines
+
+
 def _read_part(text: str, ctx: ParseContext) -> GpuScreen | None:
     """One ``vdpy_parse_cmd_option`` step over ``text`` (a ``,`` part on v3.1+, the whole
     string on v3.0): the screen it sets up, or None when ``geometry=`` is absent."""
@@ -194,8 +226,8 @@ def _read_part(text: str, ctx: ParseContext) -> GpuScreen | None:
         values, _ = _scanf(text[start:], "geometry=fullscreen:", ())
         return GpuFullscreen(values[0] if values else 0)
     values, count = _scanf(text[first:], "geometry=", ("x", "+", "+"))
-    if count != 4:
-        ctx.say("virtio-gpu.geometry", BAD_GEOMETRY)
+    if count != 4:  # printed while the options are parsed (option_lines); a remark here
+        ctx.warn("virtio-gpu.geometry", BAD_GEOMETRY)
     values += [0] * (4 - len(values))
     return GpuWindow(*values)
 

@@ -62,6 +62,8 @@ def test_kata_sized_check_imports_no_heavy_standard_module(tmp_path: Path) -> No
     assert {"acrnkit.argv.check", "acrnkit.model.devices.virtio_net",
             "acrnkit.model.devices.virtio_blk", "acrnkit.model.devices.vhost_vsock"} <= modules
     assert sorted(modules & HEAVY) == []
+    # nor the handlers of options a Kata-sized line does not use, nor the usage table
+    assert "acrnkit.argv.uncommon" not in modules and "acrnkit.releases.usage" not in modules
     # the -A notice is acrn-dm's output: it must be there although the process skipped teardown
     assert "The '-A' parameter is obsolete" in done.stdout + done.stderr
 

@@ -36,7 +36,8 @@ def _h_ovmf(st: _State, opt: Opt) -> None:
     ok = _store_parsed(st, opt)
     if ok:
         ovmf = st.values["ovmf"]
-        ok = images_ok and all(st.host.size(p) for p in ovmf.paths())
+        # without --vsbl, _ovmf_images() has already sized every image the model names
+        ok = images_ok if "vsbl" not in st.values else all(st.host.size(p) for p in ovmf.paths())
         if not ok:
             st.diags.append(Diagnostic("error", opt.value_index, opt.spelled, opt.value,
                                        "OVMF image missing or empty"))

@@ -38,6 +38,7 @@ from typing import NamedTuple
 
 from acrnkit._records import TYPE_CHECKING, dataclass
 from acrnkit.errors import ConfigError
+from acrnkit.model.ctext import number_prefix
 from acrnkit.model.devices.base import DeviceInitError, FileRef, ParseContext, register
 from acrnkit.releases.profile import Release
 
@@ -59,7 +60,6 @@ INT_MAX = 2**31 - 1
 _LONG_MAX = 2**63 - 1
 _LONG_MIN = -(2**63)
 _ULONG_MAX = 2**64 - 1
-_C_SPACE = " \t\n\v\f\r"
 
 
 class CNumber(NamedTuple):
@@ -77,28 +77,14 @@ def c_strtol(text: str, base: int = 10, *, unsigned: bool = False) -> CNumber | 
     digit follows. ``None`` when no digit is read (``end == text``). On overflow the value is
     clamped as C does and ``erange`` is set. ``strtoul`` negates a ``-`` number modulo 2**64.
     """
-    i = 0
-    while i < len(text) and text[i] in _C_SPACE:
-        i += 1
-    negative = False
-    if i < len(text) and text[i] in "+-":
-        negative = text[i] == "-"
-        i += 1
-    digits = "0123456789abcdefABCDEF" if base == 16 else "0123456789"
-    if base == 16 and text[i:i + 2] in ("0x", "0X") and i + 2 < len(text) \
-            and text[i + 2] in digits:
-        i += 2
-    start = i
-    while i < len(text) and text[i] in digits:
-        i += 1
-    if i == start:
+    found = number_prefix(text, base)  # the scan itself: acrnkit/model/ctext.py
+    if found is None:
         return None
-    magnitude = int(text[start:i], base)
+    value, i = found
     if unsigned:
-        if magnitude > _ULONG_MAX:
+        if abs(value) > _ULONG_MAX:
             return CNumber(_ULONG_MAX, i, True)
-        return CNumber((-magnitude) % 2**64 if negative else magnitude, i, False)
-    value = -magnitude if negative else magnitude
+        return CNumber(value % 2**64, i, False)
     if value > _LONG_MAX:
         return CNumber(_LONG_MAX, i, True)
     if value < _LONG_MIN:
